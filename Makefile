@@ -1,0 +1,32 @@
+# cast: the two entry points are `make demo` (main job) and `make test` (all tests).
+# Both install what they need on a fresh Debian machine and are idempotent.
+
+SHELL := /bin/bash
+APT_PACKAGES := libopenblas-dev libzmq3-dev libreadline-dev pkg-config unzip python3-venv
+SWIFT_RELEASE := swift build -c release
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test setup build release bench
+
+demo: setup release
+	.build/release/cast bench engine
+
+test: setup
+	swift build --build-tests -c release -Xswiftc -enable-testing
+	swift test --skip-build -c release -Xswiftc -enable-testing
+
+setup:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: setup
+	swift build
+
+release: setup
+	$(SWIFT_RELEASE)
+
+bench: release
+	.build/release/cast bench engine

@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (DESIGN.md §2): each module imports only modules listed before it.
+let package = Package(
+    name: "cast",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cast", targets: ["cast"]),
+        .library(name: "CastTensor", targets: ["CastTensor"]),
+        .library(name: "CastModels", targets: ["CastModels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZMQ", pkgConfig: "libzmq",
+                       providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CReadline", pkgConfig: "readline",
+                       providers: [.apt(["libreadline-dev"])]),
+        .target(name: "CastTensor", dependencies: ["CBLAS"]),
+        .target(name: "CastModels", dependencies: ["CastTensor"]),
+        .executableTarget(name: "cast", dependencies: [
+            "CastTensor", "CastModels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CastTensorTests", dependencies: ["CastTensor"]),
+        .testTarget(name: "CastModelsTests", dependencies: ["CastModels"],
+                    resources: [.copy("References")]),
+    ]
+)

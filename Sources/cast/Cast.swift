@@ -1,0 +1,10 @@
+import ArgumentParser
+import CastTensor
+
+@main
+struct Cast: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cast",
+        abstract: "Move LoRA adapters between language models (Cartridge Activation Space Transfer).",
+        subcommands: [Bench.self])
+}
