@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "CastTensor", dependencies: ["CBLAS"]),
         .target(name: "CastModels", dependencies: ["CastTensor"]),
         .executableTarget(name: "cast", dependencies: [
-            "CastTensor", "CastModels",
+            "CBLAS", "CastTensor", "CastModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CastTensorTests", dependencies: ["CastTensor"]),
