@@ -1,0 +1,76 @@
+import CastTensor
+
+/// Reads a model's weights from a GGUF file by the standard llama.cpp tensor names,
+/// dequantizing to float32 and checking every shape against the config.
+struct GGUFWeightLoader {
+    let file: GGUFFile
+    let config: ModelConfig
+
+    func load() throws -> ModelWeights {
+        let c = config, t = c.traits
+        let d = c.hiddenSize
+        var layers: [LayerWeights] = []
+        for i in 0..<c.layerCount {
+            let p = "blk.\(i)."
+            let qkv = try fusedQKV(p)
+            let layer = LayerWeights(
+                attentionNorm: try tensor(p + "attn_norm.weight", [d]),
+                attentionNormBias: t.norm == .layer ? try tensor(p + "attn_norm.bias", [d]) : nil,
+                query: try qkv?.q ?? tensor(p + "attn_q.weight", [c.queryWidth, d]),
+                key: try qkv?.k ?? tensor(p + "attn_k.weight", [c.kvWidth, d]),
+                value: try qkv?.v ?? tensor(p + "attn_v.weight", [c.kvWidth, d]),
+                attentionOutput: try tensor(p + "attn_output.weight", [d, c.queryWidth]),
+                queryBias: t.qkvBias ? try qkv?.qBias ?? tensor(p + "attn_q.bias", [c.queryWidth]) : nil,
+                keyBias: t.qkvBias ? try qkv?.kBias ?? tensor(p + "attn_k.bias", [c.kvWidth]) : nil,
+                valueBias: t.qkvBias ? try qkv?.vBias ?? tensor(p + "attn_v.bias", [c.kvWidth]) : nil,
+                attentionOutputBias: t.outputBias ? try tensor(p + "attn_output.bias", [d]) : nil,
+                queryNorm: t.qkNorm ? try tensor(p + "attn_q_norm.weight", [c.headDim]) : nil,
+                keyNorm: t.qkNorm ? try tensor(p + "attn_k_norm.weight", [c.headDim]) : nil,
+                postAttentionNorm: t.postNorms ? try tensor(p + "post_attention_norm.weight", [d]) : nil,
+                feedForwardNorm: try tensor(p + "ffn_norm.weight", [d]),
+                feedForwardNormBias: t.norm == .layer ? try tensor(p + "ffn_norm.bias", [d]) : nil,
+                gate: t.feedForward == .plainGELU ? nil : try tensor(p + "ffn_gate.weight", [c.intermediateSize, d]),
+                up: try tensor(p + "ffn_up.weight", [c.intermediateSize, d]),
+                down: try tensor(p + "ffn_down.weight", [d, c.intermediateSize]),
+                upBias: t.outputBias ? try tensor(p + "ffn_up.bias", [c.intermediateSize]) : nil,
+                downBias: t.outputBias ? try tensor(p + "ffn_down.bias", [d]) : nil,
+                postFeedForwardNorm: t.postNorms ? try tensor(p + "post_ffw_norm.weight", [d]) : nil)
+            layers.append(layer)
+        }
+        return ModelWeights(
+            tokenEmbedding: try tensor("token_embd.weight", [c.vocabularySize, d]),
+            positionEmbedding: t.positions == .learned ? try tensor("position_embd.weight", [c.contextLength, d]) : nil,
+            layers: layers,
+            finalNorm: try tensor("output_norm.weight", [d]),
+            finalNormBias: t.norm == .layer ? try tensor("output_norm.bias", [d]) : nil,
+            output: c.tiedEmbeddings ? nil : try tensor("output.weight", [c.vocabularySize, d]))
+    }
+
+    private func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+        guard file.contains(tensor: name) else { throw ModelError.missingTensor(file.path, name) }
+        let info = try file.tensorInfo(name)
+        guard info.shape == shape else {
+            throw ModelError.tensorShape(file.path, name, expected: shape, actual: info.shape)
+        }
+        return try file.dequantize(info)
+    }
+
+    /// GPT-2 files store q, k and v as one `attn_qkv` matrix; split it into three.
+    private func fusedQKV(_ p: String) throws -> (q: Tensor, k: Tensor, v: Tensor,
+                                                 qBias: Tensor, kBias: Tensor, vBias: Tensor)? {
+        guard file.contains(tensor: p + "attn_qkv.weight") else { return nil }
+        let c = config, d = c.hiddenSize
+        let rows = c.queryWidth + 2 * c.kvWidth
+        let weight = try tensor(p + "attn_qkv.weight", [rows, d])
+        let bias = try tensor(p + "attn_qkv.bias", [rows])
+        let bounds = [0, c.queryWidth, c.queryWidth + c.kvWidth, rows]
+        func rowsOf(_ t: Tensor, _ part: Int, width: Int) throws -> Tensor {
+            let count = bounds[part + 1] - bounds[part]
+            var out = Tensor(zeros: width == 1 ? [count] : [count, width])
+            out.mutableData.update(from: t.data + bounds[part] * width, count: count * width)
+            return out
+        }
+        return (try rowsOf(weight, 0, width: d), try rowsOf(weight, 1, width: d), try rowsOf(weight, 2, width: d),
+                try rowsOf(bias, 0, width: 1), try rowsOf(bias, 1, width: 1), try rowsOf(bias, 2, width: 1))
+    }
+}
