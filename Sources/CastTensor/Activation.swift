@@ -13,13 +13,10 @@ protocol ScalarActivation {
     static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float)
 }
 
-/// Elements per chunk worth a thread for the elementwise kernels.
-let elementwiseGrain = 1 << 15
-
 extension ScalarActivation {
     /// y = f(x) over `count` elements.
     static func applyKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEach(count, grain: elementwiseGrain) { range in
+        Parallel.forEach(count, grain: VectorMath.elementwiseGrain) { range in
             for i in range { y[i] = value(x[i]) }
         }
     }
@@ -27,7 +24,7 @@ extension ScalarActivation {
     /// dx += dy · f′(x)
     static func backwardKernel(dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
                                dx: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEach(count, grain: elementwiseGrain) { range in
+        Parallel.forEach(count, grain: VectorMath.elementwiseGrain) { range in
             for i in range { dx[i] += dy[i] * valueAndDerivative(x[i]).derivative }
         }
     }
@@ -35,7 +32,7 @@ extension ScalarActivation {
     /// out = f(gate) ⊙ up
     static func gatedKernel(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                             out: UnsafeMutablePointer<Float>, count: Int) {
-        Parallel.forEach(count, grain: elementwiseGrain) { range in
+        Parallel.forEach(count, grain: VectorMath.elementwiseGrain) { range in
             for i in range { out[i] = value(gate[i]) * up[i] }
         }
     }
@@ -46,7 +43,7 @@ extension ScalarActivation {
                                     up: UnsafePointer<Float>, dGate: UnsafeMutablePointer<Float>?,
                                     dUp: UnsafeMutablePointer<Float>?, count: Int, accumulate: Bool) {
         // Separate loops per case keep each one branch-free (and so vectorised).
-        Parallel.forEach(count, grain: elementwiseGrain) { range in
+        Parallel.forEach(count, grain: VectorMath.elementwiseGrain) { range in
             switch (dGate, dUp, accumulate) {
             case let (dg?, du?, true):
                 for i in range {

@@ -11,7 +11,7 @@ public enum Embedding {
         out.reuse(shape: leading + [d])
         let (tp, op) = (table.data, out.mutableData)
         ids.withUnsafeBufferPointer { idp in
-            Parallel.forEach(idp.count, grain: rowGrain(d)) { range in
+            Parallel.forEach(idp.count, grain: VectorMath.rowGrain(d)) { range in
                 for p in range {
                     (op + p * d).update(from: tp + Int(idp[p]) * d, count: d)
                 }
@@ -38,7 +38,7 @@ public enum Embedding {
         try checkRange(ids, vocab: vocab, "Embedding.backward")
         let (gp, tp) = (dy.data, dTable!.mutableData)
         ids.withUnsafeBufferPointer { idp in
-            Parallel.forEach(d, grain: columnGrain) { cols in
+            Parallel.forEach(d, grain: VectorMath.columnGrain) { cols in
                 for p in 0..<idp.count {
                     let src = gp + p * d, dst = tp + Int(idp[p]) * d
                     for c in cols { dst[c] += src[c] }

@@ -12,7 +12,7 @@ public enum LayerNorm {
         rstd.reuse(shape: [rows])
         let (xp, wp, yp, mp, rp) = (x.data, weight.data, y.mutableData, mean.mutableData, rstd.mutableData)
         let bp = bias?.data
-        Parallel.forEach(rows, grain: rowGrain(d)) { range in
+        Parallel.forEach(rows, grain: VectorMath.rowGrain(d)) { range in
             for r in range {
                 let xr = xp + r * d, yr = yp + r * d
                 let m = VectorMath.sum(xr, d) / Float(d)
@@ -49,7 +49,7 @@ public enum LayerNorm {
         if dx != nil {
             try dx!.expectShape(x.shape, "LayerNorm.backward", "dx")
             let dxp = dx!.mutableData
-            Parallel.forEach(rows, grain: rowGrain(d)) { range in
+            Parallel.forEach(rows, grain: VectorMath.rowGrain(d)) { range in
                 for r in range {
                     let gr = gp + r * d, xr = xp + r * d, dxr = dxp + r * d
                     let (m, s) = (mp[r], rp[r])
@@ -69,7 +69,7 @@ public enum LayerNorm {
         guard dwp != nil || dbp != nil else { return }
         // Columns are independent: split them across cores and sum rows in order, so the
         // result does not depend on the thread count.
-        Parallel.forEach(d, grain: columnGrain) { cols in
+        Parallel.forEach(d, grain: VectorMath.columnGrain) { cols in
             for r in 0..<rows {
                 let gr = gp + r * d, xr = xp + r * d
                 let (m, s) = (mp[r], rp[r])

@@ -9,7 +9,7 @@ public enum RMSNorm {
         y.reuse(shape: x.shape)
         rstd.reuse(shape: [rows])
         let (xp, wp, yp, rp) = (x.data, weight.data, y.mutableData, rstd.mutableData)
-        Parallel.forEach(rows, grain: rowGrain(d)) { range in
+        Parallel.forEach(rows, grain: VectorMath.rowGrain(d)) { range in
             for r in range {
                 let xr = xp + r * d, yr = yp + r * d
                 let s = 1 / (VectorMath.sumOfSquares(xr, d) / Float(d) + eps).squareRoot()
@@ -37,7 +37,7 @@ public enum RMSNorm {
         if dx != nil {
             try dx!.expectShape(x.shape, "RMSNorm.backward", "dx")
             let dxp = dx!.mutableData
-            Parallel.forEach(rows, grain: rowGrain(d)) { range in
+            Parallel.forEach(rows, grain: VectorMath.rowGrain(d)) { range in
                 for r in range {
                     let gr = gp + r * d, xr = xp + r * d, dxr = dxp + r * d
                     let s = rp[r]
@@ -51,7 +51,7 @@ public enum RMSNorm {
             let dwp = dWeight!.mutableData
             // Columns are independent: split them across cores and sum rows in order, so the
             // result does not depend on the thread count.
-            Parallel.forEach(d, grain: columnGrain) { cols in
+            Parallel.forEach(d, grain: VectorMath.columnGrain) { cols in
                 for r in 0..<rows {
                     let gr = gp + r * d, xr = xp + r * d, s = rp[r]
                     for c in cols { dwp[c] += gr[c] * xr[c] * s }
@@ -68,10 +68,3 @@ public enum RMSNorm {
         return (x.count / weight.count, weight.count)
     }
 }
-
-/// Rows per parallel chunk for row kernels of width `d` (about 16K elements).
-@inline(__always)
-func rowGrain(_ d: Int) -> Int { max(1, (1 << 14) / max(d, 1)) }
-
-/// Columns per parallel chunk for the column-split weight-gradient reductions.
-let columnGrain = 64

@@ -77,4 +77,16 @@ enum VectorMath {
     /// 1 / (1 + e⁻ˣ)
     @inline(__always)
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
+
+    // MARK: work split for Parallel.forEach
+
+    /// Rows per parallel chunk for row kernels of width `d` (about 16K elements).
+    @inline(__always)
+    static func rowGrain(_ d: Int) -> Int { max(1, (1 << 14) / max(d, 1)) }
+
+    /// Columns per parallel chunk for the column-split weight-gradient reductions.
+    static let columnGrain = 64
+
+    /// Elements per parallel chunk for the elementwise kernels.
+    static let elementwiseGrain = 1 << 15
 }
