@@ -1,0 +1,70 @@
+/// Token embedding: row lookup in a `[vocab, d]` table by `Int32` token ids.
+///
+/// `ids` hold any leading shape in row-major order (`idsShape`, default `[ids.count]`); the
+/// output is `idsShape + [d]`.
+public enum Embedding {
+    public static func forward(ids: [Int32], idsShape: [Int]? = nil, table: Tensor,
+                               into out: inout Tensor) throws {
+        let (vocab, d) = try tableDims(table, "Embedding.forward")
+        let leading = try leadingShape(ids, idsShape, "Embedding.forward")
+        try checkRange(ids, vocab: vocab, "Embedding.forward")
+        out.reuse(shape: leading + [d])
+        let (tp, op) = (table.data, out.mutableData)
+        ids.withUnsafeBufferPointer { idp in
+            Parallel.forEach(idp.count, grain: VectorMath.rowGrain(d)) { range in
+                for p in range {
+                    (op + p * d).update(from: tp + Int(idp[p]) * d, count: d)
+                }
+            }
+        }
+    }
+
+    public static func forward(ids: [Int32], idsShape: [Int]? = nil, table: Tensor) throws -> Tensor {
+        var out = Tensor(zeros: [])
+        try forward(ids: ids, idsShape: idsShape, table: table, into: &out)
+        return out
+    }
+
+    /// Scatter-adds `dTable[ids[p]] += dy[p]` (nil = not needed, a frozen table). Positions
+    /// are added in order and columns split across cores, so repeated ids give the same sum
+    /// whatever the thread count.
+    public static func backward(dy: Tensor, ids: [Int32], dTable: inout Tensor?) throws {
+        guard dTable != nil else { return }
+        let (vocab, d) = try tableDims(dTable!, "Embedding.backward")
+        guard dy.rank >= 1, dy.shape.last == d, dy.count == ids.count * d else {
+            throw TensorError.shapeMismatch("Embedding.backward", dy.shape, dTable!.shape,
+                                            "dy must be [\(ids.count) ids…, d] for a [vocab, d] table")
+        }
+        try checkRange(ids, vocab: vocab, "Embedding.backward")
+        let (gp, tp) = (dy.data, dTable!.mutableData)
+        ids.withUnsafeBufferPointer { idp in
+            Parallel.forEach(d, grain: VectorMath.columnGrain) { cols in
+                for p in 0..<idp.count {
+                    let src = gp + p * d, dst = tp + Int(idp[p]) * d
+                    for c in cols { dst[c] += src[c] }
+                }
+            }
+        }
+    }
+
+    private static func tableDims(_ table: Tensor, _ op: String) throws -> (vocab: Int, d: Int) {
+        guard table.rank == 2 else {
+            throw TensorError(op, "table must be [vocab, d], got \(table.shape)")
+        }
+        return (table.shape[0], table.shape[1])
+    }
+
+    private static func leadingShape(_ ids: [Int32], _ idsShape: [Int]?, _ op: String) throws -> [Int] {
+        guard let idsShape else { return [ids.count] }
+        guard idsShape.allSatisfy({ $0 >= 0 }), idsShape.reduce(1, *) == ids.count else {
+            throw TensorError(op, "\(ids.count) ids cannot have shape \(idsShape)")
+        }
+        return idsShape
+    }
+
+    private static func checkRange(_ ids: [Int32], vocab: Int, _ op: String) throws {
+        for (position, id) in ids.enumerated() where id < 0 || Int(id) >= vocab {
+            throw TensorError(op, "token id \(id) at position \(position) is outside the vocabulary of size \(vocab)")
+        }
+    }
+}
