@@ -29,6 +29,9 @@ public struct Tensor: @unchecked Sendable {
     public var count: Int { shape.reduce(1, *) }
     public var rank: Int { shape.count }
 
+    /// An empty tensor (shape [0]): a placeholder for a buffer that `reuse(shape:)` sizes later.
+    public init() { self.init(zeros: [0]) }
+
     /// A tensor of zeros.
     public init(zeros shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
@@ -154,6 +157,22 @@ public struct Tensor: @unchecked Sendable {
         } else {
             self = Tensor(uninitialized: newShape)
         }
+    }
+
+    /// Changes the shape to `newShape`, keeping the first `keeping` elements (a growing
+    /// buffer such as a KV cache). Storage is reused when unique and large enough, otherwise it
+    /// grows to at least twice its capacity so repeated appends cost amortised O(1).
+    public mutating func resize(to newShape: [Int], keeping: Int) {
+        let n = newShape.reduce(1, *)
+        let kept = min(keeping, count, n)
+        if n <= storage.capacity && isKnownUniquelyReferenced(&storage) {
+            shape = newShape
+            return
+        }
+        let grown = TensorStorage(capacity: Swift.max(n, 2 * storage.capacity))
+        grown.pointer.update(from: storage.pointer, count: kept)
+        storage = grown
+        shape = newShape
     }
 
     /// Like `reuse(shape:)`, then fills with zeros (for buffers that backward accumulates into).

@@ -1,0 +1,90 @@
+import CastTensor
+
+/// Gradient buffers for the weights of one layer; nil = that weight is frozen.
+public struct LayerGradients: Sendable {
+    public var attentionNorm, attentionNormBias: Tensor?
+    public var query, key, value, attentionOutput: Tensor?
+    public var queryBias, keyBias, valueBias, attentionOutputBias: Tensor?
+    public var queryNorm, keyNorm, postAttentionNorm: Tensor?
+    public var feedForwardNorm, feedForwardNormBias: Tensor?
+    public var gate, up, down, upBias, downBias: Tensor?
+    public var postFeedForwardNorm: Tensor?
+
+    public init() {}
+
+    /// Each weight of a layer with its GGUF name suffix, for selecting and naming gradients.
+    static let fields: [(suffix: String, weight: @Sendable (LayerWeights) -> Tensor?,
+                         gradient: WritableKeyPath<LayerGradients, Tensor?> & Sendable)] = [
+        ("attn_norm.weight", { $0.attentionNorm }, \.attentionNorm),
+        ("attn_norm.bias", { $0.attentionNormBias }, \.attentionNormBias),
+        ("attn_q.weight", { $0.query }, \.query),
+        ("attn_k.weight", { $0.key }, \.key),
+        ("attn_v.weight", { $0.value }, \.value),
+        ("attn_output.weight", { $0.attentionOutput }, \.attentionOutput),
+        ("attn_q.bias", { $0.queryBias }, \.queryBias),
+        ("attn_k.bias", { $0.keyBias }, \.keyBias),
+        ("attn_v.bias", { $0.valueBias }, \.valueBias),
+        ("attn_output.bias", { $0.attentionOutputBias }, \.attentionOutputBias),
+        ("attn_q_norm.weight", { $0.queryNorm }, \.queryNorm),
+        ("attn_k_norm.weight", { $0.keyNorm }, \.keyNorm),
+        ("post_attention_norm.weight", { $0.postAttentionNorm }, \.postAttentionNorm),
+        ("ffn_norm.weight", { $0.feedForwardNorm }, \.feedForwardNorm),
+        ("ffn_norm.bias", { $0.feedForwardNormBias }, \.feedForwardNormBias),
+        ("ffn_gate.weight", { $0.gate }, \.gate),
+        ("ffn_up.weight", { $0.up }, \.up),
+        ("ffn_down.weight", { $0.down }, \.down),
+        ("ffn_up.bias", { $0.upBias }, \.upBias),
+        ("ffn_down.bias", { $0.downBias }, \.downBias),
+        ("post_ffw_norm.weight", { $0.postFeedForwardNorm }, \.postFeedForwardNorm),
+    ]
+}
+
+/// Gradient buffers for a model's weights, allocated only for the weights chosen as
+/// trainable (by GGUF tensor name); everything else stays frozen. Backward accumulates.
+public struct ModelGradients: Sendable {
+    public var tokenEmbedding: Tensor?
+    public var positionEmbedding: Tensor?
+    public var layers: [LayerGradients]
+    public var finalNorm, finalNormBias: Tensor?
+    public var output: Tensor?
+
+    /// Zero-filled buffers for every weight whose GGUF name `trainable` accepts.
+    public init(for weights: ModelWeights, trainable: (String) -> Bool) {
+        func buffer(_ name: String, _ tensor: Tensor?) -> Tensor? {
+            guard let tensor, trainable(name) else { return nil }
+            return Tensor(zeros: tensor.shape)
+        }
+        tokenEmbedding = buffer("token_embd.weight", weights.tokenEmbedding)
+        positionEmbedding = buffer("position_embd.weight", weights.positionEmbedding)
+        finalNorm = buffer("output_norm.weight", weights.finalNorm)
+        finalNormBias = buffer("output_norm.bias", weights.finalNormBias)
+        output = buffer("output.weight", weights.output)
+        layers = weights.layers.enumerated().map { index, layer in
+            var g = LayerGradients()
+            for field in LayerGradients.fields {
+                g[keyPath: field.gradient] = buffer("blk.\(index).\(field.suffix)", field.weight(layer))
+            }
+            return g
+        }
+    }
+
+    /// No trainable weights (gradients flow only to hidden states and adapters).
+    public static func frozen(_ weights: ModelWeights) -> ModelGradients {
+        ModelGradients(for: weights, trainable: { _ in false })
+    }
+
+    /// Every allocated gradient with its GGUF name.
+    public var named: [(name: String, gradient: Tensor)] {
+        var out: [(String, Tensor)] = []
+        let top: [(String, Tensor?)] = [("token_embd.weight", tokenEmbedding), ("position_embd.weight", positionEmbedding),
+                                        ("output_norm.weight", finalNorm), ("output_norm.bias", finalNormBias),
+                                        ("output.weight", output)]
+        for (name, g) in top { if let g { out.append((name, g)) } }
+        for (index, layer) in layers.enumerated() {
+            for field in LayerGradients.fields {
+                if let g = layer[keyPath: field.gradient] { out.append(("blk.\(index).\(field.suffix)", g)) }
+            }
+        }
+        return out
+    }
+}

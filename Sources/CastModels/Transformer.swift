@@ -1,0 +1,135 @@
+import CastTensor
+import Foundation
+
+/// A decoder-only language model: embeddings, `layerCount` decoder layers, a final norm and
+/// the output projection. One type serves every architecture; `config.traits` choose the
+/// variant. Weights are frozen float32; adapters attach to the linear projections.
+public final class Transformer {
+    public let name: String
+    public let config: ModelConfig
+    public internal(set) var weights: ModelWeights
+    public var tokenizer: Tokenizer?
+    /// Adapters (LoRA, CAST) on the layers' projections, applied in every forward pass.
+    public var adapters: [AdapterSlot: LinearAdapter] = [:]
+    /// RoPE tables by base (Gemma 3 has two); nil for learned positions.
+    let ropeTables: [Float: RoPE.Table]
+    /// Buffers of the inference forward pass, reused across calls.
+    var inferenceScratch = LayerActivations()
+
+    public init(name: String, config: ModelConfig, weights: ModelWeights, tokenizer: Tokenizer? = nil) throws {
+        try config.validate(source: name)
+        self.name = name
+        self.config = config
+        self.weights = weights
+        self.tokenizer = tokenizer
+        var tables: [Float: RoPE.Table] = [:]
+        if config.traits.usesRoPE {
+            for layer in 0..<config.layerCount {
+                let base = config.ropeBase(ofLayer: layer)
+                if tables[base] == nil {
+                    tables[base] = try RoPE.Table(base: base, headDim: config.headDim,
+                                                  maxPositions: config.contextLength)
+                }
+            }
+        }
+        ropeTables = tables
+    }
+
+    func layer(_ index: Int) -> DecoderLayer {
+        var attached: [LinearModule: LinearAdapter] = [:]
+        for module in LinearModule.allCases {
+            if let adapter = adapters[AdapterSlot(layer: index, module: module)] { attached[module] = adapter }
+        }
+        return DecoderLayer(index: index, config: config, weights: weights.layers[index],
+                            rope: ropeTables[config.ropeBase(ofLayer: index)], adapters: attached)
+    }
+
+    // MARK: embeddings
+
+    /// Token embeddings (×√d for Gemma 3, + learned positions for GPT-2) of `rows` tokens.
+    func embed(_ ids: [Int32], positions: [Int32], into x: inout Tensor) throws {
+        try checkTokens(ids, positions: positions)
+        try Embedding.forward(ids: ids, table: weights.tokenEmbedding, into: &x)
+        if config.traits.scaleEmbedding {
+            // Gemma computes √d in float32 and rounds it before scaling.
+            x.scale(by: Float(config.hiddenSize).squareRoot())
+        }
+        if let table = weights.positionEmbedding {
+            var positional = Tensor()
+            try Embedding.forward(ids: positions, table: table, into: &positional)
+            try x.add(positional)
+        }
+    }
+
+    private func checkTokens(_ ids: [Int32], positions: [Int32]) throws {
+        if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
+            throw ModelError.invalidInput(
+                "\(name): token id \(ids[bad]) at index \(bad) is outside the vocabulary (size \(config.vocabularySize))")
+        }
+        if let last = positions.max(), Int(last) >= config.contextLength {
+            throw ModelError.invalidInput(
+                "\(name): position \(last) is past the context length \(config.contextLength)")
+        }
+    }
+
+    // MARK: output head
+
+    /// `logits = W_out·h` (with the model's softcap, if any) for every row of `hidden`.
+    func project(_ hidden: Tensor, into logits: inout Tensor) throws {
+        try Linear.forward(hidden, weight: weights.outputProjection, into: &logits)
+        if let cap = config.finalLogitSoftcap {
+            let p = logits.mutableData
+            for i in 0..<logits.count { p[i] = cap * Foundation.tanh(p[i] / cap) }
+        }
+    }
+
+    /// The final norm of the last layer's output.
+    func finalNorm(_ x: Tensor, into y: inout Tensor, mean: inout Tensor, rstd: inout Tensor) throws {
+        switch config.traits.norm {
+        case .rms: try RMSNorm.forward(x, weight: weights.finalNorm, eps: config.normEpsilon, into: &y, rstd: &rstd)
+        case .layer: try LayerNorm.forward(x, weight: weights.finalNorm, bias: weights.finalNormBias,
+                                           eps: config.normEpsilon, into: &y, mean: &mean, rstd: &rstd)
+        }
+    }
+
+    // MARK: inference
+
+    /// Logits `[batch, tokens, vocab]` for equal-length token sequences (no cache, no
+    /// saved activations).
+    public func logits(_ sequences: [[Int32]]) throws -> Tensor {
+        var pass = ForwardPass()
+        try forward(sequences, pass: &pass, training: false)
+        return try pass.logits.reshaped([sequences.count, sequences.first?.count ?? 0, config.vocabularySize])
+    }
+
+    /// Runs the rows of `batch` (one segment per sequence) through the model, appending them
+    /// to the caches, and returns the final normed hidden state of each segment's last row,
+    /// `[segments, d]` — the input of the output head for the next-token prediction.
+    func forwardCached(_ ids: [Int32], batch: KVCacheBatch) throws -> Tensor {
+        let positions = batch.positions
+        var x = Tensor(), y = Tensor()
+        try embed(ids, positions: positions, into: &x)
+        for index in 0..<config.layerCount {
+            try layer(index).forward(x, positions: positions, context: .cached(batch),
+                                     saved: &inferenceScratch, into: &y)
+            swap(&x, &y)
+        }
+        batch.commit()
+        // Only each segment's last row predicts the next token.
+        let d = config.hiddenSize
+        var last = Tensor(zeros: [batch.segments.count, d])
+        for (i, s) in batch.segments.enumerated() {
+            last.mutableData.advanced(by: i * d).update(from: x.data + (s.start + s.count - 1) * d, count: d)
+        }
+        var normed = Tensor(), mean = Tensor(), rstd = Tensor()
+        try finalNorm(last, into: &normed, mean: &mean, rstd: &rstd)
+        return normed
+    }
+
+    /// Next-token logits `[segments, vocab]` after feeding `batch`'s rows through the caches.
+    public func nextTokenLogits(_ ids: [Int32], batch: KVCacheBatch) throws -> Tensor {
+        var logits = Tensor()
+        try project(try forwardCached(ids, batch: batch), into: &logits)
+        return logits
+    }
+}
