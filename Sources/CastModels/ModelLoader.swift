@@ -1,0 +1,44 @@
+import CastTensor
+import Foundation
+
+extension Transformer {
+    /// Loads a model by registry name (fetching it when missing), by the path of a `.gguf`
+    /// file, or by the path of an HF folder (`config.json` + `*.safetensors`).
+    public static func load(_ nameOrPath: String, fetchIfMissing: Bool = true,
+                            progress: FetchProgressHandler? = nil) throws -> Transformer {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return try loadHuggingFace(folder: URL(fileURLWithPath: nameOrPath)) }
+            return try loadGGUF(path: nameOrPath)
+        }
+        if nameOrPath.hasSuffix(".gguf") || nameOrPath.contains("/") {
+            throw ModelError.invalidInput("\(nameOrPath): no such file or folder")
+        }
+        let path = try ModelStore.path(for: nameOrPath, fetchIfMissing: fetchIfMissing, progress: progress)
+        return try loadGGUF(path: path.path, name: nameOrPath)
+    }
+
+    /// Loads a GGUF model file: config from its metadata, weights dequantized to float32,
+    /// the tokenizer from its `tokenizer.ggml.*` keys.
+    public static func loadGGUF(path: String, name: String? = nil) throws -> Transformer {
+        let file = try GGUFFile(path: path)
+        let reader = try GGUFConfigReader(file)
+        let config: ModelConfig
+        switch reader.prefix {
+        case "llama": config = try Llama.config(reader)
+        case "qwen2": config = try Qwen2.config(reader)
+        case "gemma3": config = try Gemma3.config(reader)
+        case "gpt2": config = try GPT2.config(reader)
+        default: throw ModelError.unsupportedArchitecture(path, reader.prefix)
+        }
+        let weights = try GGUFWeightLoader(file: file, config: config).load()
+        let tokenizer = try Tokenizer(gguf: file)
+        let displayName = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        return try Transformer(name: displayName, config: config, weights: weights, tokenizer: tokenizer)
+    }
+
+    /// Loads an HF folder; implemented with the safetensors reader.
+    public static func loadHuggingFace(folder: URL) throws -> Transformer {
+        throw ModelError.invalidInput("\(folder.path): loading HF folders is not available yet")
+    }
+}
