@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
@@ -21,7 +22,9 @@ let package = Package(
         .systemLibrary(name: "CReadline", pkgConfig: "readline",
                        providers: [.apt(["libreadline-dev"])]),
         .target(name: "CastTensor", dependencies: ["CBLAS"]),
-        .target(name: "CastModels", dependencies: ["CastTensor"]),
+        .target(name: "CastModels", dependencies: [
+            "CastTensor", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "cast", dependencies: [
             "CBLAS", "CastTensor", "CastModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

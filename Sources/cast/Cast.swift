@@ -6,5 +6,5 @@ struct Cast: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cast",
         abstract: "Move LoRA adapters between language models (Cartridge Activation Space Transfer).",
-        subcommands: [Bench.self])
+        subcommands: [Bench.self, Models.self, Fetch.self])
 }
