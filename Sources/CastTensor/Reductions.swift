@@ -55,7 +55,9 @@ public enum Reduce {
         let xp = x.data
         out.reuse(shape: outShape)
         let op = out.mutableData
-        if n == 0 {
+        if outer * inner == 0 {
+            // Nothing to write.
+        } else if n == 0 {
             op.update(repeating: 0, count: outer * inner)
         } else if inner == 1 {
             // Summing along the last (contiguous) axis: one lane-wise sum per row.
