@@ -39,7 +39,8 @@ enum SoftmaxRows {
     @inline(__always)
     static func exp(_ x: Lanes) -> Lanes {
         let low: Float = -87.33654
-        let clamped = x.clamped(lowerBound: Lanes(repeating: low), upperBound: Lanes(repeating: 88))
+        // Masked selects, not clamped()/pointwiseMin: those are stdlib calls in the loop.
+        let clamped = x.replacing(with: low, where: x .< low).replacing(with: 88, where: x .> 88)
         // Adding 1.5·2²³ rounds to an integer (round-to-nearest) and leaves k in the low bits.
         let magic: Float = 12_582_912
         let shifted = clamped * 1.442_695_04 + magic
@@ -58,12 +59,15 @@ enum SoftmaxRows {
         return (y * twoToK).replacing(with: 0, where: x .< low)
     }
 
+    @inline(__always)
+    static func larger(_ a: Lanes, _ b: Lanes) -> Lanes { a.replacing(with: b, where: b .> a) }
+
     /// Largest element of `p[0..<n]` (−∞ for an empty row).
     static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var m = Lanes(repeating: -.infinity)
         var i = 0
-        while i + width <= n { m = pointwiseMax(m, load(p + i)); i += width }
-        if i < n { m = pointwiseMax(m, loadTail(p + i, n - i, fill: -.infinity)) }
+        while i + width <= n { m = larger(m, load(p + i)); i += width }
+        if i < n { m = larger(m, loadTail(p + i, n - i, fill: -.infinity)) }
         return m.max()
     }
 
