@@ -178,7 +178,7 @@ public enum Attention {
                     let (lo, hi) = g.visible(blk.t0 + r)
                     let a = lo - blk.kLo, e = hi - blk.kLo
                     SoftmaxRows.softmax(row + a, row + a, e - a)
-                    (row).update(repeating: 0, count: a)
+                    row.update(repeating: 0, count: a)
                     (row + e).update(repeating: 0, count: n - e)
                     if saving {
                         (rowBase + r * S).update(repeating: 0, count: blk.kLo)

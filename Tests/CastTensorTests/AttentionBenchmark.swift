@@ -4,7 +4,8 @@ import Testing
 
 /// Attention throughput at the benchmark's shape (B=1, T=512, 9 heads × 64, 3 kv heads),
 /// next to raw multithreaded sgemm measured in the same run. Opt-in (timing, not behaviour):
-/// `CAST_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter AttentionBenchmark`.
+/// `CAST_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter AttentionBenchmark`;
+/// `CAST_THREADS=n` sets `Parallel.threads` first (run this suite alone when using it).
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["CAST_BENCH"] != nil))
 struct AttentionBenchmark {
     static func seconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
@@ -19,6 +20,7 @@ struct AttentionBenchmark {
     }
 
     @Test func forwardBackwardGFLOPs() throws {
+        if let n = ProcessInfo.processInfo.environment["CAST_THREADS"].flatMap(Int.init) { Parallel.threads = n }
         let (T, heads, kvHeads, hd) = (512, 9, 3, 64)
         let c = Attention.Config(heads: heads, kvHeads: kvHeads, headDim: hd)
         let q = Tensor.randomNormal([1, T, heads * hd], seed: 1)
