@@ -1,0 +1,121 @@
+/// Distillation loss between teacher and student logits `[..., V]` at a temperature τ:
+///
+/// `loss = τ² · mean over counted rows of KL(p ‖ q)`, `p = softmax(teacher/τ)`,
+/// `q = softmax(student/τ)`, `KL(p ‖ q) = Σ_j p_j (log p_j − log q_j)`.
+///
+/// The τ² factor keeps gradient magnitudes comparable across temperatures (Hinton et al.).
+/// `rowMask` (true = counted) drops rows such as padding; with no counted row the loss is 0.
+/// Forward saves per-row statistics `[rows, 3]`: the log-sum-exp of student/τ and of
+/// teacher/τ, and the row's KL; backward recomputes the softmaxes from them.
+public enum KLDivergence {
+    public static func forward(student: Tensor, teacher: Tensor, temperature: Float = 1,
+                               rowMask: [Bool]? = nil, statistics: inout Tensor) throws -> Float {
+        let (rows, n) = try check(student, teacher, temperature, rowMask, "KLDivergence.forward")
+        statistics.reuse(shape: [rows, 3])
+        let sp = student.data, tp = teacher.data, st = statistics.mutableData
+        let inverse = 1 / temperature
+        let total = ChunkedSum.run(rows, grain: max(1, 4096 / n)) { range in
+            var sum = 0.0
+            for r in range {
+                let s = sp + r * n, t = tp + r * n
+                let lseS = SoftmaxRows.logSumExp(s, n, scale: inverse)
+                let lseT = SoftmaxRows.logSumExp(t, n, scale: inverse)
+                let kl = rowKL(s, t, n, inverse: inverse, lseS: lseS, lseT: lseT)
+                st[3 * r] = lseS
+                st[3 * r + 1] = lseT
+                st[3 * r + 2] = kl
+                if rowMask?[r] ?? true { sum += Double(kl) }
+            }
+            return sum
+        }
+        let counted = countedRows(rows, rowMask)
+        return counted == 0 ? 0 : temperature * temperature * Float(total / Double(counted))
+    }
+
+    public static func forward(student: Tensor, teacher: Tensor, temperature: Float = 1,
+                               rowMask: [Bool]? = nil) throws -> Float {
+        var statistics = Tensor(zeros: [])
+        return try forward(student: student, teacher: teacher, temperature: temperature,
+                           rowMask: rowMask, statistics: &statistics)
+    }
+
+    /// Accumulates, for counted rows, with `w = dLoss · τ / counted`:
+    /// `dStudent += w · (q − p)` and `dTeacher += w · p ⊙ (log p − log q − KL_row)`.
+    public static func backward(dLoss: Float = 1, student: Tensor, teacher: Tensor, temperature: Float = 1,
+                                rowMask: [Bool]? = nil, statistics: Tensor,
+                                dStudent: inout Tensor?, dTeacher: inout Tensor?) throws {
+        let op = "KLDivergence.backward"
+        let (rows, n) = try check(student, teacher, temperature, rowMask, op)
+        try statistics.expectShape([rows, 3], op, "statistics")
+        if dStudent != nil { try dStudent!.expectShape(student.shape, op, "dStudent") }
+        if dTeacher != nil { try dTeacher!.expectShape(teacher.shape, op, "dTeacher") }
+        let counted = countedRows(rows, rowMask)
+        guard counted > 0, dStudent != nil || dTeacher != nil else { return }
+        let w = dLoss * temperature / Float(counted), inverse = 1 / temperature
+        let sp = student.data, tp = teacher.data, st = statistics.data
+        let ds = dStudent?.mutableData, dt = dTeacher?.mutableData
+        typealias K = SoftmaxRows
+        Parallel.forEach(rows, grain: max(1, 4096 / n)) { range in
+            for r in range where rowMask?[r] ?? true {
+                let s = sp + r * n, t = tp + r * n
+                let (lseS, lseT, kl) = (st[3 * r], st[3 * r + 1], st[3 * r + 2])
+                let gs = ds.map { $0 + r * n }, gt = dt.map { $0 + r * n }
+                var j = 0
+                while j < n {
+                    let lanes = Swift.min(K.width, n - j)
+                    let sv = lanes == K.width ? K.load(s + j) : K.loadTail(s + j, lanes, fill: 0)
+                    let tv = lanes == K.width ? K.load(t + j) : K.loadTail(t + j, lanes, fill: 0)
+                    let logQ = sv * inverse - lseS, logP = tv * inverse - lseT
+                    let p = K.exp(logP)
+                    if let gs {
+                        let g = w * (K.exp(logQ) - p)
+                        for i in 0..<lanes { gs[j + i] += g[i] }
+                    }
+                    if let gt {
+                        let g = w * p * (logP - logQ - kl)
+                        for i in 0..<lanes { gt[j + i] += g[i] }
+                    }
+                    j += lanes
+                }
+            }
+        }
+    }
+
+    /// `Σ_j p_j (log p_j − log q_j)` for one row, from the two log-sum-exps.
+    private static func rowKL(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int,
+                              inverse: Float, lseS: Float, lseT: Float) -> Float {
+        typealias K = SoftmaxRows
+        var acc = K.Lanes(repeating: 0)
+        var j = 0
+        while j < n {
+            let lanes = Swift.min(K.width, n - j)
+            let sv = lanes == K.width ? K.load(s + j) : K.loadTail(s + j, lanes, fill: 0)
+            let tv = lanes == K.width ? K.load(t + j) : K.loadTail(t + j, lanes, fill: 0)
+            let logP = tv * inverse - lseT, logQ = sv * inverse - lseS
+            var term = K.exp(logP) * (logP - logQ)
+            if lanes < K.width { for i in lanes..<K.width { term[i] = 0 } }
+            acc += term
+            j += lanes
+        }
+        return acc.sum()
+    }
+
+    private static func countedRows(_ rows: Int, _ mask: [Bool]?) -> Int {
+        mask.map { $0.reduce(0) { $0 + ($1 ? 1 : 0) } } ?? rows
+    }
+
+    private static func check(_ student: Tensor, _ teacher: Tensor, _ temperature: Float,
+                              _ rowMask: [Bool]?, _ op: String) throws -> (Int, Int) {
+        guard student.shape == teacher.shape else {
+            throw TensorError.shapeMismatch(op, student.shape, teacher.shape, "student and teacher logits must have the same shape")
+        }
+        let (rows, n) = try Softmax.rowsAndWidth(student, op)
+        guard temperature > 0, temperature.isFinite else {
+            throw TensorError(op, "temperature must be positive and finite, got \(temperature)")
+        }
+        if let rowMask, rowMask.count != rows {
+            throw TensorError.shapeMismatch(op, [rowMask.count], student.shape, "rowMask needs one entry per row (\(rows))")
+        }
+        return (rows, n)
+    }
+}
