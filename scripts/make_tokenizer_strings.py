@@ -30,7 +30,7 @@ HAND = [
     "import numpy as np\nnp.zeros((3, 4))", "let x: [Int] = [1, 2, 3]", "fn main() { println!(\"hi\"); }",
     "    indented code", "\tindented with tab", "// comment\n/* block */", "#!/bin/bash\necho $HOME",
     "café", "naïve", "résumé", "Ångström", "Crème brûlée", "ñandú", "Straße", "Øresund", "Łódź", "İstanbul",
-    "e\u0301 (combining acute)", "Ελληνικά", "Русский язык", "Українська", "עברית", "العربية", "مرحبا بالعالم",
+    "e\u0301 (combining acute)", "space then mark: \u0301 and  \u0308x", "Ελληνικά", "Русский язык", "Українська", "עברית", "العربية", "مرحبا بالعالم",
     "שלום עולם", "हिन्दी", "বাংলা", "தமிழ்", "ไทย", "한국어", "안녕하세요", "日本語", "こんにちは世界", "カタカナ",
     "中文", "你好，世界！", "我爱北京天安门", "漢字とかな混じり文", "Tiếng Việt", "ქართული", "Հայերեն",
     "😀", "👍🏽", "👨‍👩‍👧‍👦", "🇫🇷", "❤️", "I ❤️ NY", "emoji😀inside", "😀😃😄😁", "🤖 robots 🤖",

@@ -19,7 +19,7 @@ import Testing
             }
         }
         let merges: [Any] = pairMerges
-            ? v.merges.map { $0.split(separator: " ", maxSplits: 1).map(String.init) }
+            ? v.merges.map { $0.unicodeScalars.split(separator: " ", maxSplits: 1).map { String(String.UnicodeScalarView($0)) } }
             : v.merges
         let json: [String: Any] = [
             "version": "1.0", "added_tokens": added, "normalizer": NSNull(),

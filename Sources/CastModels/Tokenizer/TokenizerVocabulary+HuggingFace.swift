@@ -65,8 +65,12 @@ extension TokenizerVocabulary {
             var s = [Float](repeating: 0, count: tokens.count)
             let idOf = Dictionary(tokens.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
             for (rank, merge) in merges.enumerated().reversed() {
-                let parts = merge.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
-                if parts.count == 2, let id = idOf[String(parts[0]) + String(parts[1])] { s[id] = -Float(rank) }
+                // Split by scalars: a space followed by a combining mark is one Character.
+                let parts = merge.unicodeScalars.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count == 2,
+                   let id = idOf[String(String.UnicodeScalarView(parts[0])) + String(String.UnicodeScalarView(parts[1]))] {
+                    s[id] = -Float(rank)
+                }
             }
             for (id, text) in tokens.enumerated() where text.count == 6 && text.hasPrefix("<0x") && text.hasSuffix(">") {
                 tokenTypes[id] = .byte
