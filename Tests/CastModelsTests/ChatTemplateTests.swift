@@ -43,6 +43,7 @@ import Testing
             let text = template.render(messages, addGenerationPrompt: true)
             #expect(text == chat.text, "\(model) \(name)")
             #expect(tokenizer.encode(text) == chat.ids, "\(model) \(name)")
+            #expect(try tokenizer.encodeChat(messages) == chat.ids, "\(model) \(name)")
         }
     }
 }

@@ -66,6 +66,35 @@ import Testing
         #expect(differing.isEmpty, "\(differing.count) strings differ, e.g. \(differing.prefix(3))")
     }
 
+    /// A SentencePiece-style tokenizer.json (Gemma's form: ▁ tokens, merges, byte fallback, no
+    /// scores): scores come from merge ranks, so earlier merges win as in the original.
+    @Test func sentencePieceStyleTokenizerJSON() throws {
+        var vocab: [String: Int] = ["<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3, "▁": 4, "a": 5, "b": 6,
+                                    "ab": 7, "▁a": 8, "▁ab": 9]
+        for b in 0..<256 { vocab[String(format: "<0x%02X>", b)] = 10 + b }
+        let json: [String: Any] = [
+            "added_tokens": [["id": 0, "content": "<pad>", "special": true], ["id": 1, "content": "<eos>", "special": true],
+                             ["id": 2, "content": "<bos>", "special": true], ["id": 3, "content": "<unk>", "special": true]],
+            "normalizer": ["type": "Replace", "pattern": ["String": " "], "content": "▁"],
+            "pre_tokenizer": NSNull(),
+            "decoder": ["type": "Sequence", "decoders": [["type": "ByteFallback"]]],
+            "model": ["type": "BPE", "vocab": vocab, "merges": ["▁ a", "a b", "▁a b"], "byte_fallback": true, "unk_token": "<unk>"],
+        ]
+        let config: [String: Any] = ["add_bos_token": true, "bos_token": "<bos>", "eos_token": "<eos>"]
+        let v = try TokenizerVocabulary(huggingFaceTokenizer: JSONSerialization.data(withJSONObject: json),
+                                        config: JSONSerialization.data(withJSONObject: config))
+        #expect(v.model == .llama)
+        #expect(v.addSpacePrefix == false)
+        #expect(v.bosId == 2 && v.eosId == 1 && v.unknownId == 3)
+        #expect(v.scores[8] == 0 && v.scores[7] == -1 && v.scores[9] == -2)
+        #expect(v.tokenTypes[10] == .byte && v.tokenTypes[2] == .control)
+        let t = try Tokenizer(vocabulary: v)
+        // " ab": "▁a" (rank 0) merges before "ab" (rank 1), then "▁a b" → "▁ab".
+        #expect(t.encode(" ab") == [2, 9])
+        #expect(t.encode("é", addSpecial: false) == [10 + 0xC3, 10 + 0xA9])
+        #expect(t.decode(t.encode(" ab é"), skipSpecial: true) == " ab é")
+    }
+
     @Test func badDocumentsThrowNamedErrors() {
         #expect(throws: TokenizerError.badField(source: "tokenizer.json", field: "(document)", expected: "a JSON object")) {
             try TokenizerVocabulary(huggingFaceTokenizer: Data("[1]".utf8))

@@ -87,3 +87,15 @@ public enum ChatTemplate: Sendable, Equatable {
         return String(t)
     }
 }
+
+extension Tokenizer {
+    /// The chat template of this tokenizer's model (see `ChatTemplate.init(vocabulary:)`).
+    public func chatTemplate() throws -> ChatTemplate { try ChatTemplate(vocabulary: vocabulary) }
+
+    /// Ids of a conversation rendered with the model's template, turn markers parsed as
+    /// special tokens and BOS added where the model wants it.
+    public func encodeChat(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws -> [Int] {
+        encode(try chatTemplate().render(messages, addGenerationPrompt: addGenerationPrompt),
+               addSpecial: true, parseSpecial: true)
+    }
+}
