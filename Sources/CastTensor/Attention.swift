@@ -9,10 +9,13 @@ import CBLAS
 /// this code. Query head h reads kv head `h / (heads / kvHeads)`. Key j is visible to the
 /// query at position p iff `p − window < j ≤ p` (no lower bound without a window).
 ///
-/// Work is split into units (one batch entry × head × block of query rows), each computing
-/// its scores with one `BLAS.sgemm` over only the keys some row of the block can see, so
-/// fully masked blocks cost nothing. Units write disjoint outputs and run single-threaded
-/// BLAS across the cores, so results do not depend on the thread count or the schedule.
+/// Scores are computed per block of query rows with one `BLAS.sgemm` over only the keys some
+/// row of the block can see, so fully masked blocks cost nothing (about half the causal
+/// work). Forward splits (batch, head, query block) units across the cores; backward takes
+/// heads in order and splits each head's query blocks (dS, dQ) then key blocks (dK, dV).
+/// OpenBLAS is held to one thread meanwhile, since the cores already work side by side.
+/// Every output element is produced by the same float operations whatever the split, so
+/// repeated runs are bit-identical.
 public enum Attention {
     public struct Config: Sendable, Equatable {
         public var heads: Int
@@ -83,9 +86,19 @@ public enum Attention {
             return (t0, t1, visible(t0).lo, visible(t1 - 1).hi)
         }
 
+        var keyBlocks: Int { (keys + blockRows - 1) / blockRows }
+
+        /// Key rows `[s0, s1)` of key block `b` and the query rows `[qLo, qHi)` that see any of them.
+        @inline(__always) func keyBlock(_ b: Int) -> (s0: Int, s1: Int, qLo: Int, qHi: Int) {
+            let s0 = b * blockRows, s1 = Swift.min(keys, s0 + blockRows), offset = keys - queries
+            let qLo = Swift.max(0, s0 - offset)
+            let qHi = window.map { Swift.min(queries, s1 - 1 + $0 - offset) } ?? queries
+            return (s0, s1, qLo, qHi)
+        }
+
         /// Blocks listed so that consecutive pairs (cheap early block, costly late block)
         /// cost about the same; contiguous chunks of units are then balanced.
-        func balancedBlockOrder() -> [Int] {
+        func balancedOrder(_ blocks: Int) -> [Int] {
             var order = [Int](), lo = 0, hi = blocks - 1
             while lo <= hi {
                 order.append(lo)
@@ -133,11 +146,11 @@ public enum Attention {
         guard g.batch > 0, g.queries > 0 else { return }
         let qp = q.data, kp = k.data, vp = v.data, op = out.mutableData
         let pp: UnsafeMutablePointer<Float>? = saving ? probabilities!.mutableData : nil
-        let order = g.balancedBlockOrder()
+        let order = g.balancedOrder(g.blocks)
         let units = g.batch * g.heads * g.blocks
         let (S, hd) = (g.keys, g.headDim)
 
-        runUnits(units) { range in
+        withSingleThreadedBLAS { Parallel.forEach(units, grain: 1) { range in
             // Scores of one block when the probabilities are not kept.
             let scratch = saving ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.blockRows * S)
             defer { scratch?.deallocate() }
@@ -165,7 +178,7 @@ public enum Attention {
                     let (lo, hi) = g.visible(blk.t0 + r)
                     let a = lo - blk.kLo, e = hi - blk.kLo
                     SoftmaxRows.softmax(row + a, row + a, e - a)
-                    (row).update(repeating: 0, count: a)
+                    row.update(repeating: 0, count: a)
                     (row + e).update(repeating: 0, count: n - e)
                     if saving {
                         (rowBase + r * S).update(repeating: 0, count: blk.kLo)
@@ -176,7 +189,7 @@ public enum Attention {
                            a: scores, lda: S, b: vBlock, ldb: g.kvStride,
                            beta: 0, c: op + (b * g.queries + blk.t0) * g.qStride + h * hd, ldc: g.qStride)
             }
-        }
+        } }
     }
 
     // MARK: backward
@@ -196,82 +209,67 @@ public enum Attention {
         let (S, hd) = (g.keys, g.headDim)
         let qp = q.data, kp = k.data, vp = v.data, pp = probabilities.data, gp = dOut.data
         let dqp = dq?.mutableData, dkp = dk?.mutableData, dvp = dv?.mutableData
-        // Heads sharing a kv head would race on dk/dv: with grouping, each head accumulates
-        // into its own [S, headDim] slice, summed per group in head order afterwards.
-        let grouped = g.group > 1
-        let perHead = S * hd
-        var headDK: Tensor? = grouped && dk != nil ? Tensor(zeros: [g.batch * g.heads, S, hd]) : nil
-        var headDV: Tensor? = grouped && dv != nil ? Tensor(zeros: [g.batch * g.heads, S, hd]) : nil
-        let hdk = headDK?.mutableData, hdv = headDV?.mutableData
-        let needScores = dq != nil || dk != nil
+        // dS of the current head [T, S], zero wherever masked.
+        let dS: UnsafeMutablePointer<Float>? = dq != nil || dk != nil
+            ? .allocate(capacity: g.queries * S) : nil
+        defer { dS?.deallocate() }
+        let queryOrder = g.balancedOrder(g.blocks), keyOrder = g.balancedOrder(g.keyBlocks)
 
-        runUnits(g.batch * g.heads) { range in
-            let dS = needScores ? UnsafeMutablePointer<Float>.allocate(capacity: g.blockRows * S) : nil
-            defer { dS?.deallocate() }
-            for bh in range {
+        // Heads run one after another (heads sharing a kv head add into the same dk/dv rows,
+        // in head order); the blocks of one head are split across the cores.
+        withSingleThreadedBLAS {
+            for bh in 0..<g.batch * g.heads {
                 let b = bh / g.heads, h = bh % g.heads, kvHead = h / g.group
-                // Where this head's dk/dv rows go: its own slice, or straight into dk/dv.
-                let dkBase = hdk.map { $0 + bh * perHead } ?? dkp.map { $0 + b * S * g.kvStride + kvHead * hd }
-                let dvBase = hdv.map { $0 + bh * perHead } ?? dvp.map { $0 + b * S * g.kvStride + kvHead * hd }
-                let ldKV = grouped ? hd : g.kvStride
-                for blockIndex in 0..<g.blocks {
-                    let blk = g.block(blockIndex)
-                    let rows = blk.t1 - blk.t0, n = blk.kHi - blk.kLo
-                    let p = pp + (bh * g.queries + blk.t0) * S + blk.kLo
-                    let qBlock = qp + (b * g.queries + blk.t0) * g.qStride + h * hd
-                    let gBlock = gp + (b * g.queries + blk.t0) * g.qStride + h * hd
-                    let kBlock = kp + (b * S + blk.kLo) * g.kvStride + kvHead * hd
-                    let vBlock = vp + (b * S + blk.kLo) * g.kvStride + kvHead * hd
-                    if let dvBase {  // dV += Pᵀ·dO
-                        BLAS.sgemm(transposeA: true, transposeB: false, m: n, n: hd, k: rows,
-                                   a: p, lda: S, b: gBlock, ldb: g.qStride,
-                                   beta: 1, c: dvBase + blk.kLo * ldKV, ldc: ldKV)
-                    }
-                    guard let dS else { continue }
-                    // dP = dO·Vᵀ, then dS = scale · P ⊙ (dP − Σ P⊙dP) on the visible keys.
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: n, k: hd,
-                               a: gBlock, lda: g.qStride, b: vBlock, ldb: g.kvStride,
-                               beta: 0, c: dS, ldc: n)
-                    for r in 0..<rows {
-                        let row = dS + r * n, pRow = p + r * S
-                        let (lo, hi) = g.visible(blk.t0 + r)
-                        let a = lo - blk.kLo, e = hi - blk.kLo
-                        let dot = SoftmaxRows.dot(row + a, pRow + a, e - a)
-                        for j in a..<e { row[j] = g.scale * pRow[j] * (row[j] - dot) }
-                        row.update(repeating: 0, count: a)
-                        (row + e).update(repeating: 0, count: n - e)
-                    }
-                    if let dqp {  // dQ += dS·K
-                        BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: hd, k: n,
-                                   a: dS, lda: n, b: kBlock, ldb: g.kvStride,
-                                   beta: 1, c: dqp + (b * g.queries + blk.t0) * g.qStride + h * hd,
-                                   ldc: g.qStride)
-                    }
-                    if let dkBase {  // dK += dSᵀ·Q
-                        BLAS.sgemm(transposeA: true, transposeB: false, m: n, n: hd, k: rows,
-                                   a: dS, lda: n, b: qBlock, ldb: g.qStride,
-                                   beta: 1, c: dkBase + blk.kLo * ldKV, ldc: ldKV)
+                let p = pp + bh * g.queries * S
+                let qHead = qp + b * g.queries * g.qStride + h * hd
+                let gHead = gp + b * g.queries * g.qStride + h * hd
+                let kHead = kp + b * S * g.kvStride + kvHead * hd
+                let vHead = vp + b * S * g.kvStride + kvHead * hd
+                // Query blocks: dP = dO·Vᵀ, dS = scale · P ⊙ (dP − Σ P⊙dP), dQ += dS·K.
+                if let dS {
+                    Parallel.forEach(g.blocks, grain: 1) { range in
+                        for index in range {
+                            let blk = g.block(queryOrder[index])
+                            let rows = blk.t1 - blk.t0, n = blk.kHi - blk.kLo
+                            let dSBlock = dS + blk.t0 * S + blk.kLo
+                            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: n, k: hd,
+                                       a: gHead + blk.t0 * g.qStride, lda: g.qStride,
+                                       b: vHead + blk.kLo * g.kvStride, ldb: g.kvStride,
+                                       beta: 0, c: dSBlock, ldc: S)
+                            for r in 0..<rows {
+                                let row = dS + (blk.t0 + r) * S, pRow = p + (blk.t0 + r) * S
+                                let (lo, hi) = g.visible(blk.t0 + r)
+                                let dot = SoftmaxRows.dot(row + lo, pRow + lo, hi - lo)
+                                for j in lo..<hi { row[j] = g.scale * pRow[j] * (row[j] - dot) }
+                                row.update(repeating: 0, count: lo)
+                                (row + hi).update(repeating: 0, count: S - hi)
+                            }
+                            if let dqp {
+                                BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: hd, k: n,
+                                           a: dSBlock, lda: S, b: kHead + blk.kLo * g.kvStride, ldb: g.kvStride,
+                                           beta: 1, c: dqp + (b * g.queries + blk.t0) * g.qStride + h * hd,
+                                           ldc: g.qStride)
+                            }
+                        }
                     }
                 }
-            }
-        }
-        if let hdk, let dkp { sumGroups(hdk, into: dkp, g) }
-        if let hdv, let dvp { sumGroups(hdv, into: dvp, g) }
-        withExtendedLifetime((headDK, headDV)) {}  // the raw pointers above point into them
-    }
-
-    /// `dst[b, s, kv·hd + d] += Σ_{h in group kv} perHead[b·heads + h, s, d]`, heads in order.
-    private static func sumGroups(_ perHead: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
-                                  _ g: Geometry) {
-        let (S, hd) = (g.keys, g.headDim)
-        Parallel.forEach(g.batch * S, grain: 16) { range in
-            for row in range {
-                let b = row / S, s = row % S
-                for kv in 0..<g.kvHeads {
-                    let target = dst + row * g.kvStride + kv * hd
-                    for h in kv * g.group..<(kv + 1) * g.group {
-                        let source = perHead + ((b * g.heads + h) * S + s) * hd
-                        for d in 0..<hd { target[d] += source[d] }
+                // Key blocks, over the queries that see them: dK += dSᵀ·Q, dV += Pᵀ·dO.
+                guard dkp != nil || dvp != nil else { continue }
+                Parallel.forEach(g.keyBlocks, grain: 1) { range in
+                    for index in range {
+                        let (s0, s1, qLo, qHi) = g.keyBlock(keyOrder[index])
+                        guard qHi > qLo else { continue }
+                        let rowOffset = (b * S + s0) * g.kvStride + kvHead * hd
+                        if let dkp, let dS {
+                            BLAS.sgemm(transposeA: true, transposeB: false, m: s1 - s0, n: hd, k: qHi - qLo,
+                                       a: dS + qLo * S + s0, lda: S, b: qHead + qLo * g.qStride, ldb: g.qStride,
+                                       beta: 1, c: dkp + rowOffset, ldc: g.kvStride)
+                        }
+                        if let dvp {
+                            BLAS.sgemm(transposeA: true, transposeB: false, m: s1 - s0, n: hd, k: qHi - qLo,
+                                       a: p + qLo * S + s0, lda: S, b: gHead + qLo * g.qStride, ldb: g.qStride,
+                                       beta: 1, c: dvp + rowOffset, ldc: g.kvStride)
+                        }
                     }
                 }
             }
@@ -280,15 +278,13 @@ public enum Attention {
 
     // MARK: scheduling
 
-    /// Runs `body` over chunks of `units` on `Parallel.threads` cores with OpenBLAS held to
-    /// one thread meanwhile (each unit's GEMMs are small; cores work on different units).
-    private static func runUnits(_ units: Int, _ body: (Range<Int>) -> Void) {
-        guard Parallel.chunkCount(units, grain: 1) > 1 else {
-            body(0..<units)
-            return
-        }
+    /// Runs `body` with OpenBLAS held to one thread: the engine's own chunks then run small
+    /// GEMMs side by side instead of each GEMM being split across cores.
+    /// (OpenBLAS's thread count is process-wide; it is restored to `Parallel.threads`.)
+    private static func withSingleThreadedBLAS(_ body: () -> Void) {
+        guard Parallel.threads > 1 else { return body() }
         openblas_set_num_threads(1)
         defer { openblas_set_num_threads(Int32(Parallel.threads)) }
-        Parallel.forEach(units, grain: 1, body)
+        body()
     }
 }

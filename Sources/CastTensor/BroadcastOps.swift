@@ -57,8 +57,34 @@ enum BroadcastGradient {
         try grad!.expectShape(shape, op, name)
         if shape == outShape {
             try Elementwise.addProduct(dy, other, into: &grad!)
+        } else if other.shape == outShape, let rows = trailingVectorRows(shape, outShape) {
+            sumProductsOverRows(dy, other, rows: rows, into: &grad!)
         } else {
             try grad!.add(try dy.multiplying(other).sumReduced(toShape: shape))
         }
+    }
+
+    /// The number of rows when `shape` is a trailing slice of `outShape` broadcast over
+    /// leading rows (a bias-like vector), nil otherwise.
+    static func trailingVectorRows(_ shape: [Int], _ outShape: [Int]) -> Int? {
+        let trimmed = Array(shape.drop { $0 == 1 })
+        guard trimmed.count <= outShape.count, Array(outShape.suffix(trimmed.count)) == trimmed else { return nil }
+        let d = trimmed.reduce(1, *)
+        return d > 0 ? outShape.reduce(1, *) / d : nil
+    }
+
+    /// `grad[c] += Σ_r dy[r, c] · other[r, c]` without the `[rows, d]` temporary; columns are
+    /// split across cores and rows added in order (deterministic).
+    static func sumProductsOverRows(_ dy: Tensor, _ other: Tensor, rows: Int, into grad: inout Tensor) {
+        let d = grad.count
+        let (g, o) = (dy.data, other.data)
+        let out = grad.mutableData
+        Parallel.forEach(d, grain: Swift.max(16, Elementwise.memoryGrain / Swift.max(rows, 1))) { cols in
+            for r in 0..<rows {
+                let (gr, orow) = (g + r * d, o + r * d)
+                for c in cols { out[c] += gr[c] * orow[c] }
+            }
+        }
+        withExtendedLifetime((dy, other)) {}
     }
 }

@@ -41,13 +41,13 @@ public enum Elementwise {
         let yp = y.mutableData
         let n = x.count
         switch f {
-        case .exp: map(n, xp, yp, grain: mathGrain) { Foundation.exp($0) }
-        case .log: map(n, xp, yp, grain: mathGrain) { Foundation.log($0) }
-        case .sqrt: map(n, xp, yp, grain: memoryGrain) { $0.squareRoot() }
-        case .neg: map(n, xp, yp, grain: memoryGrain) { -$0 }
-        case .abs: map(n, xp, yp, grain: memoryGrain) { Swift.abs($0) }
-        case .square: map(n, xp, yp, grain: memoryGrain) { $0 * $0 }
-        case .tanh: map(n, xp, yp, grain: mathGrain) { Foundation.tanh($0) }
+        case .exp: map(n, xp, yp, grain: mathGrain, Exp())
+        case .log: map(n, xp, yp, grain: mathGrain, Log())
+        case .sqrt: map(n, xp, yp, grain: memoryGrain, SquareRoot())
+        case .neg: map(n, xp, yp, grain: memoryGrain, Scale(factor: -1))
+        case .abs: map(n, xp, yp, grain: memoryGrain, Absolute())
+        case .square: map(n, xp, yp, grain: memoryGrain, Square())
+        case .tanh: map(n, xp, yp, grain: mathGrain, HyperbolicTangent())
         }
         withExtendedLifetime(x) {}
     }
@@ -119,11 +119,10 @@ public enum Elementwise {
         }
     }
 
-    @inline(__always)
-    static func map(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                    grain: Int, _ f: (Float) -> Float) {
+    static func map<K: UnaryKernel>(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                    grain: Int, _ k: K) {
         Parallel.forEach(n, grain: grain) { r in
-            for i in r { y[i] = f(x[i]) }
+            for i in r { y[i] = k(x[i]) }
         }
     }
 }
@@ -145,6 +144,30 @@ struct AddScaled: BinaryKernel {
 }
 /// Takes the second operand: materialises a broadcast.
 struct Second: BinaryKernel { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { b } }
+
+/// A unary float operation, specialised into the loops like `BinaryKernel`.
+protocol UnaryKernel {
+    func callAsFunction(_ x: Float) -> Float
+}
+
+struct Exp: UnaryKernel { @inline(__always) func callAsFunction(_ x: Float) -> Float { Foundation.exp(x) } }
+struct Log: UnaryKernel { @inline(__always) func callAsFunction(_ x: Float) -> Float { Foundation.log(x) } }
+struct SquareRoot: UnaryKernel { @inline(__always) func callAsFunction(_ x: Float) -> Float { x.squareRoot() } }
+struct Absolute: UnaryKernel { @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.abs(x) } }
+struct Square: UnaryKernel { @inline(__always) func callAsFunction(_ x: Float) -> Float { x * x } }
+struct HyperbolicTangent: UnaryKernel { @inline(__always) func callAsFunction(_ x: Float) -> Float { Foundation.tanh(x) } }
+struct Scale: UnaryKernel {
+    let factor: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x * factor }
+}
+struct Shift: UnaryKernel {
+    let offset: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x + offset }
+}
+struct DivideBy: UnaryKernel {
+    let divisor: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x / divisor }
+}
 
 // MARK: - Tensor API
 
@@ -168,16 +191,16 @@ extension Tensor {
     // MARK: scalars
 
     /// `self + s` elementwise.
-    public func adding(_ s: Float) -> Tensor { mapped(grain: Elementwise.memoryGrain) { $0 + s } }
+    public func adding(_ s: Float) -> Tensor { mapped(Shift(offset: s)) }
     /// `self · s` elementwise.
-    public func scaled(by s: Float) -> Tensor { mapped(grain: Elementwise.memoryGrain) { $0 * s } }
+    public func scaled(by s: Float) -> Tensor { mapped(Scale(factor: s)) }
 
     public static func + (a: Tensor, s: Float) -> Tensor { a.adding(s) }
     public static func + (s: Float, a: Tensor) -> Tensor { a.adding(s) }
     public static func - (a: Tensor, s: Float) -> Tensor { a.adding(-s) }
     public static func * (a: Tensor, s: Float) -> Tensor { a.scaled(by: s) }
     public static func * (s: Float, a: Tensor) -> Tensor { a.scaled(by: s) }
-    public static func / (a: Tensor, s: Float) -> Tensor { a.scaled(by: 1 / s) }
+    public static func / (a: Tensor, s: Float) -> Tensor { a.mapped(DivideBy(divisor: s)) }
     public static prefix func - (a: Tensor) -> Tensor { a.negated() }
 
     // MARK: unary (exp, log, sqrt, abs, tanh are free functions below)
@@ -195,7 +218,17 @@ extension Tensor {
     /// named functions are faster).
     public func mapped(grain: Int = Elementwise.mathGrain, _ f: (Float) -> Float) -> Tensor {
         var out = Tensor(uninitialized: shape)
-        Elementwise.map(count, data, out.mutableData, grain: grain, f)
+        let (x, y) = (data, out.mutableData)
+        Parallel.forEach(count, grain: grain) { r in
+            for i in r { y[i] = f(x[i]) }
+        }
+        withExtendedLifetime(self) {}
+        return out
+    }
+
+    private func mapped<K: UnaryKernel>(_ k: K) -> Tensor {
+        var out = Tensor(uninitialized: shape)
+        Elementwise.map(count, data, out.mutableData, grain: Elementwise.memoryGrain, k)
         withExtendedLifetime(self) {}
         return out
     }
@@ -215,7 +248,7 @@ extension Tensor {
     /// `self *= s`.
     public mutating func scale(by s: Float) {
         let p = mutableData
-        Elementwise.map(count, UnsafePointer(p), p, grain: Elementwise.memoryGrain) { $0 * s }
+        Elementwise.map(count, UnsafePointer(p), p, grain: Elementwise.memoryGrain, Scale(factor: s))
     }
 
     private mutating func inPlace<K: BinaryKernel>(_ k: K, _ other: Tensor, op: String) throws {

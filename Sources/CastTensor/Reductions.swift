@@ -55,7 +55,9 @@ public enum Reduce {
         let xp = x.data
         out.reuse(shape: outShape)
         let op = out.mutableData
-        if n == 0 {
+        if outer * inner == 0 {
+            // Nothing to write.
+        } else if n == 0 {
             op.update(repeating: 0, count: outer * inner)
         } else if inner == 1 {
             // Summing along the last (contiguous) axis: one lane-wise sum per row.
@@ -77,14 +79,22 @@ public enum Reduce {
         withExtendedLifetime(x) {}
     }
 
-    /// `out[c] = Σ_k x[k·inner + c]` for the columns in `cols`, adding rows in order.
+    /// `out[c] = Σ_k x[k·inner + c]` for the columns in `cols`. Rows are added four at a time
+    /// (one load and store of `out` per four rows), in an order fixed by `n` alone.
     @inline(__always)
     static func sumSlabs(_ x: UnsafePointer<Float>, _ n: Int, _ inner: Int, _ cols: Range<Int>,
                          _ out: UnsafeMutablePointer<Float>) {
         for c in cols { out[c] = x[c] }
-        for k in 1..<n {
+        var k = 1
+        while k + 4 <= n {
+            let r0 = x + k * inner, r1 = r0 + inner, r2 = r1 + inner, r3 = r2 + inner
+            for c in cols { out[c] += (r0[c] + r1[c]) + (r2[c] + r3[c]) }
+            k += 4
+        }
+        while k < n {
             let row = x + k * inner
             for c in cols { out[c] += row[c] }
+            k += 1
         }
     }
 
@@ -147,7 +157,7 @@ extension Tensor {
         var out = try sum(axis: axis, keepDims: keepDims)
         let n = Float(shape[try resolveAxis(axis, op: "mean(axis:)")])
         let p = out.mutableData
-        Elementwise.map(out.count, UnsafePointer(p), p, grain: Elementwise.memoryGrain) { $0 / n }
+        Elementwise.map(out.count, UnsafePointer(p), p, grain: Elementwise.memoryGrain, DivideBy(divisor: n))
         return out
     }
 

@@ -2,21 +2,29 @@
 extension Tensor {
     /// The elements whose index along `axis` lies in `range` (negative `axis` counts from the end).
     public func sliced(axis: Int, _ range: Range<Int>) throws -> Tensor {
-        let ax = try resolveAxis(axis, op: "sliced")
-        let (outer, n, inner) = split(at: ax)
+        var out = Tensor(zeros: [])
+        try Tensor.slice(self, axis: axis, range, into: &out)
+        return out
+    }
+
+    /// `out = x.sliced(axis:range)`, reusing `out`'s storage when possible.
+    public static func slice(_ x: Tensor, axis: Int, _ range: Range<Int>, into out: inout Tensor) throws {
+        let ax = try x.resolveAxis(axis, op: "sliced")
+        let (outer, n, inner) = x.split(at: ax)
         guard range.lowerBound >= 0, range.upperBound <= n else {
-            throw TensorError("sliced", "range \(range) is out of bounds for axis \(axis) of shape \(shape)")
+            throw TensorError("sliced", "range \(range) is out of bounds for axis \(axis) of shape \(x.shape)")
         }
-        var outShape = shape
+        var outShape = x.shape
         outShape[ax] = range.count
-        var out = Tensor(uninitialized: outShape)
+        let src = x.data + range.lowerBound * inner
+        out.reuse(shape: outShape)
         let block = range.count * inner
-        guard block > 0, outer > 0 else { return out }
-        let src = data + range.lowerBound * inner, dst = out.mutableData
+        guard block > 0, outer > 0 else { return }
+        let dst = out.mutableData
         Parallel.forEach(outer, grain: Swift.max(1, Elementwise.memoryGrain / block)) { blocks in
             for o in blocks { (dst + o * block).update(from: src + o * n * inner, count: block) }
         }
-        return out
+        withExtendedLifetime(x) {}
     }
 
     /// Rows `range` along the first axis.
@@ -34,6 +42,13 @@ extension Tensor {
 
     /// `parts` joined along `axis`; every other dimension must agree.
     public static func concatenated(_ parts: [Tensor], axis: Int) throws -> Tensor {
+        var out = Tensor(zeros: [])
+        try concatenate(parts, axis: axis, into: &out)
+        return out
+    }
+
+    /// `out = concatenated(parts, axis:)`, reusing `out`'s storage when possible.
+    public static func concatenate(_ parts: [Tensor], axis: Int, into out: inout Tensor) throws {
         guard let first = parts.first else {
             throw TensorError("concatenated", "needs at least one tensor")
         }
@@ -53,12 +68,12 @@ extension Tensor {
         let (outer, _, inner) = first.split(at: ax)
         var outShape = first.shape
         outShape[ax] = parts.reduce(0) { $0 + $1.shape[ax] }
-        var out = Tensor(uninitialized: outShape)
-        let rowLength = outShape[ax] * inner
-        guard rowLength > 0, outer > 0 else { return out }
-        let dst = out.mutableData
         // Per outer index, each part contributes one contiguous block, in order.
         let blocks = parts.map { (pointer: $0.data, length: $0.shape[ax] * inner) }
+        out.reuse(shape: outShape)
+        let rowLength = outShape[ax] * inner
+        guard rowLength > 0, outer > 0 else { return }
+        let dst = out.mutableData
         Parallel.forEach(outer, grain: Swift.max(1, Elementwise.memoryGrain / rowLength)) { range in
             for o in range {
                 var d = dst + o * rowLength
@@ -69,7 +84,6 @@ extension Tensor {
             }
         }
         withExtendedLifetime(parts) {}
-        return out
     }
 
     /// Rows of the first axis picked by `indices` (an embedding lookup):

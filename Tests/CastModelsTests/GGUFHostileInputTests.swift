@@ -1,3 +1,4 @@
+import CastTensor
 import Foundation
 import Testing
 @testable import CastModels
@@ -183,5 +184,32 @@ import Testing
         try Data().write(to: url)
         let empty = try #require(throws: GGUFError.self) { _ = try GGUFFile(url: url) }
         #expect(empty.kind == .truncated && empty.offset == 0 && empty.field == "magic")
+    }
+
+    /// Seeded random corruption of a valid file (1–4 bytes overwritten, header region
+    /// favoured): each image either parses, with every tensor dequantizable or cleanly
+    /// refused, or throws a GGUFError. A trap or a runaway allocation fails the run.
+    @Test func randomCorruptionNeverCrashes() throws {
+        let valid = try GGUFReaderTests.sampleWriter().bytes()
+        let headerEnd = try GGUFFile(bytes: valid).dataOffset
+        var rng = SeededGenerator(seed: 7)
+        var parsed = 0, rejected = 0
+        for _ in 0..<3000 {
+            var bytes = valid
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let limit = Bool.random(using: &rng) ? headerEnd : bytes.count
+                let at = Int.random(in: 0..<limit, using: &rng)
+                bytes[at] = Bool.random(using: &rng) ? UInt8.random(in: 0...255, using: &rng) : [0, 0xFF, 0x7F, 0x80][Int.random(in: 0..<4, using: &rng)]
+            }
+            do {
+                let file = try GGUFFile(bytes: bytes, name: "fuzz")
+                for info in file.tensors where Dequantize.supports(info.type) { _ = try file.dequantize(info) }
+                parsed += 1
+            } catch is GGUFError {
+                rejected += 1
+            }
+        }
+        #expect(parsed + rejected == 3000)
+        #expect(rejected > 500 && parsed > 100, "parsed \(parsed), rejected \(rejected)")
     }
 }

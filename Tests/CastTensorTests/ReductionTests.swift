@@ -26,6 +26,7 @@ import Testing
         let cases: [([Int], Int)] = [
             ([3, 4, 5], 0), ([3, 4, 5], 1), ([3, 4, 5], 2), ([3, 4, 5], -1), ([3, 4, 5], -3),
             ([300, 200], -1), ([50, 30, 40], 1), ([1000, 64], 0), ([2, 0, 3], 1), ([7], 0),
+            ([4, 3, 0], 1), ([0, 5], 1),
         ]
         for (seed, (shape, axis)) in cases.enumerated() {
             let x = Tensor.randomNormal(shape, seed: UInt64(seed))

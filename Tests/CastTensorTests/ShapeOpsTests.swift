@@ -15,7 +15,7 @@ import Testing
         return (outShape, values)
     }
 
-    /// Shapes straddle the 32×32 tile edges and include a batch.
+    /// Shapes straddle the 16×16 tile edges and include a batch.
     @Test func transposedMatchesNaive() throws {
         for shape in [[5, 7], [1, 9], [3, 33, 65], [2, 64, 32], [0, 4]] {
             let x = Tensor.randomNormal(shape, seed: UInt64(shape.reduce(1, *)))
@@ -143,6 +143,23 @@ import Testing
         #expect {
             try GatherRows.backward(dy: Tensor(zeros: [5, 4]), indices: indices, dTable: &wrong)
         } throws: { errorNames($0, "[5, 4]", "[6, 4]") }
+    }
+
+    /// The `into:` forms give the same results and keep a large-enough, uniquely owned buffer.
+    @Test func intoVariantsReuseStorage() throws {
+        let x = Tensor.randomNormal([3, 4, 5], seed: 12)
+        var out = Tensor(zeros: [200])
+        let buffer = out.data
+        try Tensor.transpose(x, into: &out)
+        #expect(out == (try x.transposed()) && out.data == buffer)
+        try Tensor.permute(x, [2, 0, 1], into: &out)
+        #expect(out == (try x.permuted([2, 0, 1])) && out.data == buffer)
+        try Tensor.slice(x, axis: 1, 1..<3, into: &out)
+        #expect(out == (try x.sliced(axis: 1, 1..<3)) && out.data == buffer)
+        try Tensor.concatenate([x, x], axis: 2, into: &out)
+        #expect(out == (try Tensor.concatenated([x, x], axis: 2)) && out.data == buffer)
+        try GatherRows.forward(table: x, indices: [2, 2, 0], into: &out)
+        #expect(out == (try x.gatheringRows([2, 2, 0])) && out.data == buffer)
     }
 
     /// Same inputs twice, on sizes that take the parallel paths → bit-identical results.

@@ -33,36 +33,56 @@ enum DequantizeLegacy {
         }
     }
 
+    /// Byte k of entry b is 16 when bit k of b is set: spreads a byte of fifth bits over
+    /// eight elements with one lookup instead of eight variable shifts.
+    static let fifthBits: [UInt64] = (0..<256).map { (b: Int) -> UInt64 in
+        var spread: UInt64 = 0
+        for k in 0..<8 where (b >> k) & 1 == 1 { spread |= UInt64(16) << UInt64(8 * k) }
+        return spread
+    }
+
+    /// The 32 fifth bits of a Q5 block as 32 bytes of 0 or 16, element order.
+    @inline(__always)
+    static func spread(_ qh: UInt32, _ table: UnsafePointer<UInt64>) -> (UInt64, UInt64, UInt64, UInt64) {
+        (table[Int(qh & 0xFF)], table[Int((qh >> 8) & 0xFF)], table[Int((qh >> 16) & 0xFF)], table[Int(qh >> 24)])
+    }
+
     /// Q5_0: fp16 d, u32 of fifth bits (bit j → element j), 16 bytes of nibbles; x = (q − 16)·d.
     static func q5_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        for b in 0..<blocks {
-            let block = src + b * 22
-            let d = HalfBits.load(block)
-            let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-            let qs = (block + 6).assumingMemoryBound(to: UInt8.self)
-            let y = dst + b * 32
-            for j in 0..<16 {
-                let h0 = Int32((qh >> UInt32(j)) & 1) << 4
-                let h1 = Int32((qh >> UInt32(j + 16)) & 1) << 4
-                y[j] = Float((Int32(qs[j] & 0x0F) | h0) - 16) * d
-                y[j + 16] = Float((Int32(qs[j] >> 4) | h1) - 16) * d
+        fifthBits.withUnsafeBufferPointer { table in
+            let table = table.baseAddress!
+            for b in 0..<blocks {
+                let block = src + b * 22
+                let d = HalfBits.load(block)
+                let high = spread(UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)), table)
+                let qs = (block + 6).assumingMemoryBound(to: UInt8.self)
+                let y = dst + b * 32
+                withUnsafeBytes(of: high) { h in
+                    for j in 0..<16 {
+                        y[j] = Float(Int32(qs[j] & 0x0F | h[j]) - 16) * d
+                        y[j + 16] = Float(Int32(qs[j] >> 4 | h[j + 16]) - 16) * d
+                    }
+                }
             }
         }
     }
 
     /// Q5_1: fp16 d, fp16 m, u32 of fifth bits, 16 bytes of nibbles; x = q·d + m.
     static func q5_1(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        for b in 0..<blocks {
-            let block = src + b * 24
-            let d = HalfBits.load(block), m = HalfBits.load(block, 2)
-            let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-            let qs = (block + 8).assumingMemoryBound(to: UInt8.self)
-            let y = dst + b * 32
-            for j in 0..<16 {
-                let h0 = UInt32((qh >> UInt32(j)) & 1) << 4
-                let h1 = UInt32((qh >> UInt32(j + 16)) & 1) << 4
-                y[j] = Float(UInt32(qs[j] & 0x0F) | h0) * d + m
-                y[j + 16] = Float(UInt32(qs[j] >> 4) | h1) * d + m
+        fifthBits.withUnsafeBufferPointer { table in
+            let table = table.baseAddress!
+            for b in 0..<blocks {
+                let block = src + b * 24
+                let d = HalfBits.load(block), m = HalfBits.load(block, 2)
+                let high = spread(UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)), table)
+                let qs = (block + 8).assumingMemoryBound(to: UInt8.self)
+                let y = dst + b * 32
+                withUnsafeBytes(of: high) { h in
+                    for j in 0..<16 {
+                        y[j] = Float(qs[j] & 0x0F | h[j]) * d + m
+                        y[j + 16] = Float(qs[j] >> 4 | h[j + 16]) * d + m
+                    }
+                }
             }
         }
     }

@@ -97,7 +97,7 @@ public final class Tokenizer: Sendable {
                 let a = attributes[id]
                 if a.contains(.byte), let byte = Self.byteValue(text) { return [byte] }
                 if a.contains(.normal) && !a.contains(.control) && !a.contains(.userDefined) && !a.contains(.unknown) {
-                    return Array(text.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+                    return Self.unescapeSpaces(Array(text.utf8))
                 }
                 return Array(text.utf8)
             }
@@ -186,6 +186,24 @@ public final class Tokenizer: Sendable {
         out.reserveCapacity(bytes.count + bytes.count / 4)
         for b in bytes {
             if b == 0x20 { out.append(contentsOf: [0xE2, 0x96, 0x81]) } else { out.append(b) }
+        }
+        return out
+    }
+
+    /// `▁` (E2 96 81) back to a space, byte-wise: a `String` replacement would miss a `▁`
+    /// fused with a following combining mark into one grapheme.
+    private static func unescapeSpaces(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if i + 2 < bytes.count && bytes[i] == 0xE2 && bytes[i + 1] == 0x96 && bytes[i + 2] == 0x81 {
+                out.append(0x20)
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
         }
         return out
     }
