@@ -32,7 +32,7 @@ extension Transformer {
         default: throw ModelError.unsupportedArchitecture(path, reader.prefix)
         }
         let weights = try GGUFWeightLoader(file: file, config: config).load()
-        let tokenizer: Tokenizer? = nil  // TODO(lead): Tokenizer(gguf:) once the tokenizer branch lands
+        let tokenizer = try Tokenizer(gguf: file)
         let displayName = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return try Transformer(name: displayName, config: config, weights: weights, tokenizer: tokenizer)
     }
