@@ -2,7 +2,7 @@
 # Both install what they need on a fresh Debian machine and are idempotent.
 
 SHELL := /bin/bash
-APT_PACKAGES := libopenblas-dev libzmq3-dev libreadline-dev pkg-config unzip python3-venv
+APT_PACKAGES := libopenblas-dev libzmq3-dev libreadline-dev pkg-config unzip python3 python3-venv
 # The fetcher runs `python3 -m pip download`; Debian's python3 needs python3-pip for that.
 PIP_PACKAGE := $(shell python3 -m pip --version >/dev/null 2>&1 || echo python3-pip)
 SWIFT_RELEASE := swift build -c release

@@ -1,22 +1,15 @@
 /// Token embedding: row lookup in a `[vocab, d]` table by `Int32` token ids.
 ///
 /// `ids` hold any leading shape in row-major order (`idsShape`, default `[ids.count]`); the
-/// output is `idsShape + [d]`.
+/// output is `idsShape + [d]`. A `GatherRows` with token-id checks and a shaped result.
 public enum Embedding {
     public static func forward(ids: [Int32], idsShape: [Int]? = nil, table: Tensor,
                                into out: inout Tensor) throws {
         let (vocab, d) = try tableDims(table, "Embedding.forward")
         let leading = try leadingShape(ids, idsShape, "Embedding.forward")
         try checkRange(ids, vocab: vocab, "Embedding.forward")
-        out.reuse(shape: leading + [d])
-        let (tp, op) = (table.data, out.mutableData)
-        ids.withUnsafeBufferPointer { idp in
-            Parallel.forEach(idp.count, grain: VectorMath.rowGrain(d)) { range in
-                for p in range {
-                    (op + p * d).update(from: tp + Int(idp[p]) * d, count: d)
-                }
-            }
-        }
+        try GatherRows.forward(table: table, indices: ids, into: &out)
+        out = try out.reshaped(leading + [d])
     }
 
     public static func forward(ids: [Int32], idsShape: [Int]? = nil, table: Tensor) throws -> Tensor {
@@ -36,15 +29,7 @@ public enum Embedding {
                                             "dy must be [\(ids.count) ids…, d] for a [vocab, d] table")
         }
         try checkRange(ids, vocab: vocab, "Embedding.backward")
-        let (gp, tp) = (dy.data, dTable!.mutableData)
-        ids.withUnsafeBufferPointer { idp in
-            Parallel.forEach(d, grain: VectorMath.columnGrain) { cols in
-                for p in 0..<idp.count {
-                    let src = gp + p * d, dst = tp + Int(idp[p]) * d
-                    for c in cols { dst[c] += src[c] }
-                }
-            }
-        }
+        try GatherRows.backward(dy: dy.reshaped([ids.count, d]), indices: ids, dTable: &dTable)
     }
 
     private static func tableDims(_ table: Tensor, _ op: String) throws -> (vocab: Int, d: Int) {
