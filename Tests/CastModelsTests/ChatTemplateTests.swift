@@ -23,18 +23,18 @@ import Testing
     }
 
     @Test func defaultSystemPromptsFromModelTemplates() throws {
-        let smol = try ChatTemplate(vocabulary: SharedTokenizers.tokenizer("smollm2-135m").vocabulary)
+        let smol = try ChatTemplate(vocabulary: TestModels.tokenizer("smollm2-135m").vocabulary)
         #expect(smol == .chatML(defaultSystemPrompt: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"))
-        let qwen = try ChatTemplate(vocabulary: SharedTokenizers.tokenizer("qwen2.5-0.5b").vocabulary)
+        let qwen = try ChatTemplate(vocabulary: TestModels.tokenizer("qwen2.5-0.5b").vocabulary)
         #expect(qwen == .chatML(defaultSystemPrompt: "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."))
-        let gemma = try ChatTemplate(vocabulary: SharedTokenizers.tokenizer("gemma3-270m").vocabulary)
+        let gemma = try ChatTemplate(vocabulary: TestModels.tokenizer("gemma3-270m").vocabulary)
         #expect(gemma == .gemma)
     }
 
     /// Same text and same ids as the model's Jinja template rendered and tokenized by llama.cpp.
     @Test(arguments: ["smollm2-135m", "gemma3-270m", "qwen2.5-0.5b"])
     func matchesRecordedConversation(model: String) throws {
-        let tokenizer = try SharedTokenizers.tokenizer(model)
+        let tokenizer = try TestModels.tokenizer(model)
         let reference = try TokenizerReference.load(model)
         try #require(reference.chat.count == 2, "no recorded conversations for \(model)")
         let template = try ChatTemplate(vocabulary: tokenizer.vocabulary)

@@ -2,19 +2,51 @@ import Foundation
 import Testing
 @testable import CastModels
 
-/// Locates the cached real models for tests; a test that needs one fails (not skips) when
-/// the file is missing, so a broken cache is noticed.
+/// The real models for tests: fetched into the cache when missing (CI starts empty), and
+/// loaded once per test process, since Swift Testing runs suites in parallel.
 enum TestModels {
     static let names = ["smollm2-135m", "gemma3-270m", "qwen2.5-0.5b"]
 
+    private final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var models: [String: Transformer] = [:]
+        var tokenizers: [String: Tokenizer] = [:]
+    }
+    private static let cache = Cache()
+
+    /// The cached file of a registry model or corpus (fetching it first if needed; one fetch
+    /// at a time).
     static func url(_ name: String) throws -> URL {
-        let url = CastHome.models.appendingPathComponent("\(name).gguf")
-        try #require(FileManager.default.fileExists(atPath: url.path), "model \(name) not found at \(url.path)")
-        return url
+        cache.lock.lock()
+        defer { cache.lock.unlock() }
+        return try ModelStore.path(for: name)
     }
 
     static func open(_ name: String) throws -> GGUFFile {
         try GGUFFile(url: url(name))
+    }
+
+    /// A loaded model shared by every test in the process (weights are read-only; tests must
+    /// not attach adapters to it).
+    static func model(_ name: String) throws -> Transformer {
+        let path = try url(name)
+        cache.lock.lock()
+        defer { cache.lock.unlock() }
+        if let model = cache.models[name] { return model }
+        let model = try Transformer.loadGGUF(path: path.path, name: name)
+        cache.models[name] = model
+        return model
+    }
+
+    /// A tokenizer shared by every test in the process.
+    static func tokenizer(_ name: String) throws -> Tokenizer {
+        let path = try url(name)
+        cache.lock.lock()
+        defer { cache.lock.unlock() }
+        if let t = cache.tokenizers[name] { return t }
+        let t = try Tokenizer(ggufPath: path.path)
+        cache.tokenizers[name] = t
+        return t
     }
 }
 

@@ -36,7 +36,7 @@ import Testing
     static var byteLevel: [String: Any] { ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true] }
 
     @Test func smollmFromTokenizerJSONMatchesGGUF() throws {
-        let gguf = try SharedTokenizers.tokenizer("smollm2-135m")
+        let gguf = try TestModels.tokenizer("smollm2-135m")
         let pre: [String: Any] = ["type": "Sequence", "pretokenizers": [
             ["type": "Digits", "individual_digits": true], Self.byteLevel]]
         let (json, config) = try Self.huggingFaceFiles(for: gguf.vocabulary, preTokenizerBlock: pre, pairMerges: false)
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func qwenFromTokenizerJSONMatchesGGUF() throws {
-        let gguf = try SharedTokenizers.tokenizer("qwen2.5-0.5b")
+        let gguf = try TestModels.tokenizer("qwen2.5-0.5b")
         let regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         let pre: [String: Any] = ["type": "Sequence", "pretokenizers": [
             ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false],

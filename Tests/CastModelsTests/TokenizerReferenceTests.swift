@@ -10,10 +10,8 @@ import Testing
 
     @Test(arguments: models)
     func idsMatchLlamaCpp(model: String) throws {
-        let path = realModelPath(model)
-        try #require(FileManager.default.fileExists(atPath: path.path), "model \(model) not found at \(path.path)")
         let reference = try TokenizerReference.load(model)
-        let tokenizer = try SharedTokenizers.tokenizer(model)
+        let tokenizer = try TestModels.tokenizer(model)
         #expect(reference.cases.count >= 200)
         var mismatches: [String] = []
         for c in reference.cases {
@@ -28,10 +26,8 @@ import Testing
     /// decode(encode(x)) == x for every reference string (no BOS, special tokens rendered).
     @Test(arguments: models)
     func decodeInvertsEncode(model: String) throws {
-        let path = realModelPath(model)
-        try #require(FileManager.default.fileExists(atPath: path.path), "model \(model) not found at \(path.path)")
         let reference = try TokenizerReference.load(model)
-        let tokenizer = try SharedTokenizers.tokenizer(model)
+        let tokenizer = try TestModels.tokenizer(model)
         var failures: [String] = []
         for c in reference.cases {
             for parse in [true, false] {
@@ -44,12 +40,12 @@ import Testing
 
     /// BOS is added only where the model asks for it, and skipSpecial drops it again.
     @Test func bosHandling() throws {
-        let gemma = try SharedTokenizers.tokenizer("gemma3-270m")
+        let gemma = try TestModels.tokenizer("gemma3-270m")
         let ids = gemma.encode("Hello")
         #expect(ids.first == gemma.vocabulary.bosId)
         #expect(gemma.decode(ids, skipSpecial: true) == "Hello")
         #expect(gemma.decode(ids) == "<bos>Hello")
-        let smol = try SharedTokenizers.tokenizer("smollm2-135m")
+        let smol = try TestModels.tokenizer("smollm2-135m")
         #expect(smol.encode("Hello") == smol.encode("Hello", addSpecial: false))
     }
 
@@ -57,7 +53,7 @@ import Testing
     /// seeded random letter strings, mostly distinct, so the per-call word cache cannot help.
     @Test(arguments: ["smollm2-135m", "gemma3-270m", "qwen2.5-0.5b"])
     func encodesTenThousandWordsQuickly(model: String) throws {
-        let tokenizer = try SharedTokenizers.tokenizer(model)
+        let tokenizer = try TestModels.tokenizer(model)
         var generator = SplitMix(seed: 7)
         let letters = Array("etaoinshrdlucmfwypvbgkjqxz")
         let separators = [" ", " ", " ", " ", ", ", ". ", "\n", " (", ") ", " 42 ", "'s "]
