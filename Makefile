@@ -13,9 +13,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: setup release
 	.build/release/cast bench engine
 
+# Real models and the corpus the tests read (fetched once, sha256-verified, cached).
+TEST_ARTIFACTS := smollm2-135m gemma3-270m qwen2.5-0.5b qwen2.5-1.5b wiki
+# Numeric tests on real models need optimised code; -enable-testing keeps @testable imports.
+TEST_FLAGS := -c release -Xswiftc -enable-testing
+
 test: setup
-	swift build --build-tests -c release -Xswiftc -enable-testing
-	swift test --skip-build -c release -Xswiftc -enable-testing
+	swift build --build-tests $(TEST_FLAGS)
+	.build/release/cast fetch $(TEST_ARTIFACTS)
+	swift test --skip-build $(TEST_FLAGS)
 
 setup:
 	@missing=$$(for p in $(APT_PACKAGES) $(PIP_PACKAGE); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
