@@ -56,6 +56,9 @@ struct HFConfig: Decodable {
     var tie_word_embeddings: Bool?
     var sliding_window: Int?
     var sliding_window_pattern: Int?
+    /// Newer Gemma 3 configs list each layer's kind instead of a pattern.
+    var layer_types: [String]?
+    var query_pre_attn_scalar: Float?
     var final_logit_softcapping: Float?
     // GPT-2 spellings
     var n_embd: Int?

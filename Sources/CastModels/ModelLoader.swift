@@ -37,8 +37,17 @@ extension Transformer {
         return try Transformer(name: displayName, config: config, weights: weights, tokenizer: tokenizer)
     }
 
-    /// Loads an HF folder; implemented with the safetensors reader.
-    public static func loadHuggingFace(folder: URL) throws -> Transformer {
-        throw ModelError.invalidInput("\(folder.path): loading HF folders is not available yet")
+    /// Loads an HF folder: `config.json` (model_type llama, qwen2, gemma3/gemma3_text, gpt2),
+    /// weights from `*.safetensors` (sharded with `model.safetensors.index.json`), and the
+    /// tokenizer from `tokenizer.json` when the folder has one.
+    public static func loadHuggingFace(folder: URL, name: String? = nil) throws -> Transformer {
+        let loader = try HFWeightLoader(folder: folder)
+        let weights = try loader.load()
+        var tokenizer: Tokenizer? = nil
+        if FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) {
+            tokenizer = try Tokenizer(vocabulary: TokenizerVocabulary(huggingFaceDirectory: folder))
+        }
+        return try Transformer(name: name ?? folder.lastPathComponent, config: loader.config,
+                               weights: weights, tokenizer: tokenizer)
     }
 }

@@ -14,11 +14,13 @@ public enum GPT2 {
               let heads = hf.n_head ?? hf.num_attention_heads, let vocab = hf.vocab_size else {
             throw ModelError.invalidConfig(source, "gpt2 config needs n_embd, n_layer, n_head and vocab_size")
         }
-        return ModelConfig(
+        var config = ModelConfig(
             architecture: .gpt2, vocabularySize: vocab, hiddenSize: d,
             intermediateSize: hf.n_inner ?? 4 * d, layerCount: layers, headCount: heads,
             kvHeadCount: heads, headDim: d / max(heads, 1),
             normEpsilon: hf.layer_norm_epsilon ?? 1e-5,
             contextLength: hf.n_positions ?? hf.max_position_embeddings ?? 1024)
+        config.tiedEmbeddings = hf.tie_word_embeddings ?? true
+        return config
     }
 }

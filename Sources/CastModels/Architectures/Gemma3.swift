@@ -25,8 +25,25 @@ public enum Gemma3 {
         config.ropeBase = hf.rope_theta ?? 1_000_000
         config.localRopeBase = hf.rope_local_base_freq ?? defaultLocalRopeBase
         config.slidingWindow = hf.sliding_window
-        config.slidingWindowPattern = hf.sliding_window_pattern ?? defaultPattern
+        config.slidingWindowPattern = try hf.layer_types.map { try pattern(of: $0, source: source) }
+            ?? hf.sliding_window_pattern ?? defaultPattern
         config.finalLogitSoftcap = hf.final_logit_softcapping
+        if let scalar = hf.query_pre_attn_scalar, scalar != Float(config.headDim) {
+            throw ModelError.invalidConfig(source, "query_pre_attn_scalar \(scalar) differs from head_dim \(config.headDim) (only 1/√head_dim query scaling is supported)")
+        }
         return config
+    }
+
+    /// The period of a `layer_types` list in which every p-th layer is "full_attention" and the
+    /// rest "sliding_attention".
+    static func pattern(of layerTypes: [String], source: String) throws -> Int {
+        let period = (layerTypes.firstIndex(of: "full_attention") ?? layerTypes.count) + 1
+        for (i, kind) in layerTypes.enumerated() {
+            let expected = (i + 1) % period == 0 ? "full_attention" : "sliding_attention"
+            guard kind == expected else {
+                throw ModelError.invalidConfig(source, "layer_types[\(i)] is '\(kind)'; only a repeating pattern of sliding layers with every \(period)th layer full is supported")
+            }
+        }
+        return period
     }
 }
