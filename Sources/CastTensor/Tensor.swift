@@ -63,7 +63,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A tensor whose storage is uninitialised; used for outputs that are fully written.
-    init(uninitialized shape: [Int]) {
+    public init(uninitialized shape: [Int]) {
         self.shape = shape
         storage = TensorStorage(capacity: shape.reduce(1, *))
     }

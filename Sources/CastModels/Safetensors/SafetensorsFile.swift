@@ -66,7 +66,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// The tensor widened to float32, in its stored shape.
     public func tensor(_ name: String) throws -> Tensor {
         let info = try info(name)
-        var out = Tensor(zeros: info.shape)
+        var out = Tensor(uninitialized: info.shape)
         let src = bytes.base + dataStart + info.byteRange.lowerBound
         let dst = out.mutableData
         let count = info.elementCount, size = info.dtype.byteSize
