@@ -64,6 +64,7 @@ struct AdapterGradientTests {
         let check = ModelGradCheck(model: model)
         let dEmbeddings = try check.analytic(trainable: { _ in false }).dEmbeddings
         var rng = SeededGenerator(seed: 47)
+        var all = GradientErrors()
         for (slot, adapter) in zip(slots, adapters) {
             for (label, count) in [("A", adapter.a.count), ("B", adapter.b.count)] {
                 var errors = GradientErrors()
@@ -81,11 +82,12 @@ struct AdapterGradientTests {
                     let analytic = (label == "A" ? adapter.dA! : adapter.dB!).data[i]
                     errors.record("\(slot) \(label)[\(i)]", analytic: analytic, numeric: numeric)
                 }
-                print("\(model.name) \(slot) d\(label): \(errors)")
                 #expect(errors.largestNumeric > 1e-2, "\(model.name) \(slot) d\(label): gradients too small")
                 #expect(errors.maxError < bound, "\(model.name) \(slot) d\(label): \(errors)")
+                all.merge(errors)
             }
         }
+        print("\(model.name) adapters \(slots.map(\.description)): \(all)")
         let inputs = (0..<inputSamples).map { _ in Int(rng.next() % UInt64(dEmbeddings.count)) }
         let errors = try check.inputGradientErrors(dEmbeddings, elements: inputs)
         print("\(model.name) dEmbeddings with adapters: \(errors)")

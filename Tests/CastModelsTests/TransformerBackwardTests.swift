@@ -63,7 +63,6 @@ struct TransformerBackwardTests {
                 let numeric = try check.numeric(weight: name, element: i)
                 errors.record("\(name)[\(i)]", analytic: gradient.data[i], numeric: numeric)
             }
-            print("\(architecture) \(name): \(errors)")
             if name.hasSuffix("attn_k.bias") && !model.config.traits.usesRoPE {
                 // Without RoPE a key bias adds the same q·b to all of a query's scores, which
                 // softmax ignores: its true gradient is zero.
