@@ -81,11 +81,14 @@ extension Transformer {
                 let zp = pass.logits.data, dp = dz.mutableData
                 for i in 0..<dz.count { let t = zp[i] / cap; dp[i] *= 1 - t * t }
             }
-            var dOutputWeight = weights.output == nil ? g.tokenEmbedding : g.output
-            var noBias: Tensor? = nil
+            // The output weight's gradient buffer (the embedding's when tied) is moved out of
+            // `g` and back, so accumulating into it never copies.
+            let tied = weights.output == nil
+            var dOutputWeight: Tensor? = nil, noBias: Tensor? = nil
+            if tied { swap(&dOutputWeight, &g.tokenEmbedding) } else { swap(&dOutputWeight, &g.output) }
+            defer { if tied { swap(&dOutputWeight, &g.tokenEmbedding) } else { swap(&dOutputWeight, &g.output) } }
             try Linear.backward(dy: dz, x: pass.hidden, weight: weights.outputProjection,
                                 dx: &pass.dHiddenTotal, dWeight: &dOutputWeight, dBias: &noBias)
-            if weights.output == nil { g.tokenEmbedding = dOutputWeight } else { g.output = dOutputWeight }
         }
         LayerBackwardScratch.prepare(&pass.dStream, [rows, d])
         let last = pass.inputs[layerCount]

@@ -17,7 +17,7 @@ import Testing
         try model.exportHuggingFace(to: folder)
         let back = try Transformer.loadHuggingFace(folder: folder)
         #expect(back.config == model.config)
-        let expected = try model.logits(TinyModels.sequences), got = try back.logits(TinyModels.sequences)
+        let expected = try model.logits(TinyModels.sequences()), got = try back.logits(TinyModels.sequences())
         #expect(TinyModels.maxDifference(expected, got) <= 1e-5)
         if architecture != .gemma3 {
             #expect(back.weights.layers[1].query == model.weights.layers[1].query)
@@ -45,7 +45,7 @@ import Testing
         }
         #expect(weights.layers[0].query != llama.weights.layers[0].query, "the export must permute q rows")
         let halfSplit = try Transformer(name: "rotate-half", config: config, weights: weights)
-        let d = TinyModels.maxDifference(try llama.logits(TinyModels.sequences), try halfSplit.logits(TinyModels.sequences))
+        let d = TinyModels.maxDifference(try llama.logits(TinyModels.sequences()), try halfSplit.logits(TinyModels.sequences()))
         #expect(d <= 1e-5)
     }
 
@@ -63,15 +63,16 @@ import Testing
         #expect(TinyModels.maxDifference(qNorm.adding(1), gemma.weights.layers[1].queryNorm!) <= 1e-6)
         #expect(g.contains("model.layers.0.pre_feedforward_layernorm.weight") && !g.contains("lm_head.weight"))
         let p = try SafetensorsFile(url: folder.appendingPathComponent("gpt2/model.safetensors"))
-        let cAttn = try p.tensor("transformer.h.2.attn.c_attn.weight")
-        let d = gpt2.config.hiddenSize
+        let cAttn = try p.tensor("transformer.h.1.attn.c_attn.weight")
+        let d: Int = gpt2.config.hiddenSize
         #expect(cAttn.shape == [d, 3 * d])
-        let l = gpt2.weights.layers[2]
-        // c_attn[i, d + j] is k[j, i].
-        #expect(cAttn.data[5 * 3 * d + d + 7] == l.key.data[7 * d + 5])
-        #expect(cAttn.data[3 * 3 * d + 2 * d + 1] == l.value.data[1 * d + 3])
+        let l = gpt2.weights.layers[1]
+        // c_attn[i, d + j] is k[j, i]; c_attn[i, 2d + j] is v[j, i].
+        let keyIndex: Int = 5 * 3 * d + d + 7, valueIndex: Int = 3 * 3 * d + 2 * d + 1
+        #expect(cAttn.data[keyIndex] == l.key.data[7 * d + 5])
+        #expect(cAttn.data[valueIndex] == l.value.data[1 * d + 3])
         let config = try String(contentsOf: folder.appendingPathComponent("gpt2/config.json"), encoding: .utf8)
-        #expect(config.contains("\"model_type\" : \"gpt2\"") && config.contains("\"n_embd\" : 32"))
+        #expect(config.contains("\"model_type\" : \"gpt2\"") && config.contains("\"n_embd\" : \(d)"))
     }
 
     /// A checkpoint split into shards with an index loads the same weights.
@@ -92,7 +93,7 @@ import Testing
         try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": weightMap])
             .write(to: folder.appendingPathComponent(HFCheckpoint.indexName))
         let back = try Transformer.loadHuggingFace(folder: folder)
-        #expect(TinyModels.maxDifference(try model.logits(TinyModels.sequences), try back.logits(TinyModels.sequences)) == 0)
+        #expect(TinyModels.maxDifference(try model.logits(TinyModels.sequences()), try back.logits(TinyModels.sequences())) == 0)
     }
 
     /// A tensor of the wrong shape names the file, the tensor and both shapes.

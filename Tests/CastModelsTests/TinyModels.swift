@@ -2,62 +2,155 @@ import CastTensor
 import Foundation
 @testable import CastModels
 
-/// Small random models of each architecture, built directly from `LayerWeights` (not
-/// through any loader), for round-trip tests that run in a debug build.
+/// Tiny random-weight models of every architecture, small enough that finite differences
+/// over the whole model take milliseconds, yet with every feature of the real ones:
+/// GQA (4 query heads over 2 kv heads), biases, LayerNorm, learned positions, q/k norms,
+/// post-norms, local and global layers with their own RoPE bases, tied and untied outputs,
+/// and a final logit softcap.
 enum TinyModels {
+    static let vocabulary = 37
+    static let hidden = 16
+    static let intermediate = 24
+
+    /// The tiny config of `architecture`:
+    /// - llama: 2 layers, untied output projection (so `output.weight` is checked too).
+    /// - qwen2: 2 layers, q/k/v biases, tied embeddings.
+    /// - gemma3: 3 layers, head dim 8 (query width 32 ≠ d), sliding window 3 with pattern 2
+    ///   (layers 0 and 2 local with RoPE base 100, layer 1 global with base 10 000), q/k norms,
+    ///   post-norms, embedding ×√d, tied embeddings, final logit softcap 3.
+    /// - gpt2: 2 layers, 4 heads (no GQA, as GPT-2), LayerNorm with biases, learned positions,
+    ///   biases on every projection, tied embeddings.
     static func config(_ architecture: Architecture) -> ModelConfig {
-        var c = ModelConfig(architecture: architecture, vocabularySize: 61, hiddenSize: 32, intermediateSize: 48,
-                            layerCount: 3, headCount: 4, kvHeadCount: architecture == .gpt2 ? 4 : 2,
-                            headDim: architecture == .gemma3 ? 16 : 8, normEpsilon: 1e-5, contextLength: 64)
+        var c = ModelConfig(architecture: architecture, vocabularySize: vocabulary, hiddenSize: hidden,
+                            intermediateSize: intermediate, layerCount: 2, headCount: 4, kvHeadCount: 2,
+                            headDim: 4, normEpsilon: 1e-5, contextLength: 16)
         switch architecture {
-        case .gemma3:
-            c.ropeBase = 1_000_000
-            c.localRopeBase = 10_000
-            c.slidingWindow = 4
-            c.slidingWindowPattern = 2
-        case .llama: c.ropeBase = 100_000
-        case .qwen2:
-            c.ropeBase = 1_000_000
+        case .llama:
+            c.ropeBase = 500
             c.tiedEmbeddings = false
-        case .gpt2: break
+        case .qwen2:
+            c.ropeBase = 1_000
+        case .gemma3:
+            c.layerCount = 3
+            c.headDim = 8
+            c.ropeBase = 10_000
+            c.localRopeBase = 100
+            c.slidingWindow = 3
+            c.slidingWindowPattern = 2
+            c.finalLogitSoftcap = 3
+        case .gpt2:
+            c.kvHeadCount = 4
         }
         return c
     }
 
-    static func model(_ architecture: Architecture, seed: UInt64 = 7) throws -> Transformer {
-        let c = config(architecture), t = c.traits, d = c.hiddenSize, f = c.intermediateSize
-        var seed = seed
-        func random(_ shape: [Int], mean: Float = 0, std: Float = 0.2) -> Tensor {
-            seed &+= 1
-            return Tensor.randomNormal(shape, mean: mean, std: std, seed: seed)
-        }
-        func norm(_ n: Int) -> Tensor { random([n], mean: 1, std: 0.1) }
+    /// Random weights for `config`: norm weights 1 + N(0, 0.1), everything else N(0, 0.3),
+    /// so that no gradient is vanishingly small.
+    static func weights(for c: ModelConfig, seed: UInt64) -> ModelWeights {
+        var rng = SeededGenerator(seed: seed)
+        let t = c.traits, d = c.hiddenSize
+        func normal(_ shape: [Int]) -> Tensor { Tensor.randomNormal(shape, std: 0.3, using: &rng) }
+        func normWeight(_ n: Int) -> Tensor { Tensor.randomNormal([n], mean: 1, std: 0.1, using: &rng) }
+        func normal(_ shape: [Int], if present: Bool) -> Tensor? { present ? normal(shape) : nil }
+        func normWeight(_ n: Int, if present: Bool) -> Tensor? { present ? normWeight(n) : nil }
+        let layerNorm = t.norm == .layer
         let layers = (0..<c.layerCount).map { _ in
             LayerWeights(
-                attentionNorm: norm(d), attentionNormBias: t.norm == .layer ? random([d]) : nil,
-                query: random([c.queryWidth, d]), key: random([c.kvWidth, d]), value: random([c.kvWidth, d]),
-                attentionOutput: random([d, c.queryWidth]),
-                queryBias: t.qkvBias ? random([c.queryWidth]) : nil, keyBias: t.qkvBias ? random([c.kvWidth]) : nil,
-                valueBias: t.qkvBias ? random([c.kvWidth]) : nil, attentionOutputBias: t.outputBias ? random([d]) : nil,
-                queryNorm: t.qkNorm ? norm(c.headDim) : nil, keyNorm: t.qkNorm ? norm(c.headDim) : nil,
-                postAttentionNorm: t.postNorms ? norm(d) : nil,
-                feedForwardNorm: norm(d), feedForwardNormBias: t.norm == .layer ? random([d]) : nil,
-                gate: t.feedForward == .plainGELU ? nil : random([f, d]), up: random([f, d]), down: random([d, f]),
-                upBias: t.outputBias ? random([f]) : nil, downBias: t.outputBias ? random([d]) : nil,
-                postFeedForwardNorm: t.postNorms ? norm(d) : nil)
+                attentionNorm: normWeight(d),
+                attentionNormBias: normal([d], if: layerNorm),
+                query: normal([c.queryWidth, d]),
+                key: normal([c.kvWidth, d]),
+                value: normal([c.kvWidth, d]),
+                attentionOutput: normal([d, c.queryWidth]),
+                queryBias: normal([c.queryWidth], if: t.qkvBias),
+                keyBias: normal([c.kvWidth], if: t.qkvBias),
+                valueBias: normal([c.kvWidth], if: t.qkvBias),
+                attentionOutputBias: normal([d], if: t.outputBias),
+                queryNorm: normWeight(c.headDim, if: t.qkNorm),
+                keyNorm: normWeight(c.headDim, if: t.qkNorm),
+                postAttentionNorm: normWeight(d, if: t.postNorms),
+                feedForwardNorm: normWeight(d),
+                feedForwardNormBias: normal([d], if: layerNorm),
+                gate: normal([c.intermediateSize, d], if: t.feedForward != .plainGELU),
+                up: normal([c.intermediateSize, d]),
+                down: normal([d, c.intermediateSize]),
+                upBias: normal([c.intermediateSize], if: t.outputBias),
+                downBias: normal([d], if: t.outputBias),
+                postFeedForwardNorm: normWeight(d, if: t.postNorms))
         }
-        let weights = ModelWeights(
-            tokenEmbedding: random([c.vocabularySize, d], std: 1),
-            positionEmbedding: t.positions == .learned ? random([c.contextLength, d]) : nil,
-            layers: layers, finalNorm: norm(d), finalNormBias: t.norm == .layer ? random([d]) : nil,
-            output: c.tiedEmbeddings ? nil : random([c.vocabularySize, d]))
-        return try Transformer(name: "tiny-\(architecture.rawValue)", config: c, weights: weights)
+        return ModelWeights(
+            tokenEmbedding: normal([c.vocabularySize, d]),
+            positionEmbedding: normal([c.contextLength, d], if: t.positions == .learned),
+            layers: layers,
+            finalNorm: normWeight(d),
+            finalNormBias: normal([d], if: layerNorm),
+            output: normal([c.vocabularySize, d], if: !c.tiedEmbeddings))
     }
 
-    static let sequences: [[Int32]] = [[1, 5, 9, 2, 33, 60, 7, 7, 12, 0], [3, 3, 3, 40, 41, 42, 43, 10, 11, 59]]
+    static func model(_ architecture: Architecture, seed: UInt64 = 11) throws -> Transformer {
+        let c = config(architecture)
+        return try Transformer(name: "tiny-\(architecture.rawValue)", config: c, weights: weights(for: c, seed: seed))
+    }
 
+    /// `batch` random sequences of `tokens` ids.
+    static func sequences(batch: Int = 2, tokens: Int = 7, seed: UInt64 = 5) -> [[Int32]] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<batch).map { _ in (0..<tokens).map { _ in Int32(rng.next() % UInt64(vocabulary)) } }
+    }
+}
+
+extension ModelWeights {
+    /// Runs `body` on the weight named `name` (GGUF naming, as `ModelGradients.named`).
+    mutating func withTensor(named name: String, _ body: (inout Tensor) -> Void) throws {
+        switch name {
+        case "token_embd.weight": body(&tokenEmbedding)
+        case "position_embd.weight": body(&positionEmbedding!)
+        case "output_norm.weight": body(&finalNorm)
+        case "output_norm.bias": body(&finalNormBias!)
+        case "output.weight": body(&output!)
+        default:
+            let parts = name.split(separator: ".", maxSplits: 2)
+            guard parts.count == 3, parts[0] == "blk", let i = Int(parts[1]), layers.indices.contains(i) else {
+                throw ModelError.invalidInput("no weight named \(name)")
+            }
+            try layers[i].withTensor(suffix: String(parts[2]), body)
+        }
+    }
+}
+
+extension LayerWeights {
+    mutating func withTensor(suffix: String, _ body: (inout Tensor) -> Void) throws {
+        switch suffix {
+        case "attn_norm.weight": body(&attentionNorm)
+        case "attn_norm.bias": body(&attentionNormBias!)
+        case "attn_q.weight": body(&query)
+        case "attn_k.weight": body(&key)
+        case "attn_v.weight": body(&value)
+        case "attn_output.weight": body(&attentionOutput)
+        case "attn_q.bias": body(&queryBias!)
+        case "attn_k.bias": body(&keyBias!)
+        case "attn_v.bias": body(&valueBias!)
+        case "attn_output.bias": body(&attentionOutputBias!)
+        case "attn_q_norm.weight": body(&queryNorm!)
+        case "attn_k_norm.weight": body(&keyNorm!)
+        case "post_attention_norm.weight": body(&postAttentionNorm!)
+        case "ffn_norm.weight": body(&feedForwardNorm)
+        case "ffn_norm.bias": body(&feedForwardNormBias!)
+        case "ffn_gate.weight": body(&gate!)
+        case "ffn_up.weight": body(&up)
+        case "ffn_down.weight": body(&down)
+        case "ffn_up.bias": body(&upBias!)
+        case "ffn_down.bias": body(&downBias!)
+        case "post_ffw_norm.weight": body(&postFeedForwardNorm!)
+        default: throw ModelError.invalidInput("no layer weight with suffix \(suffix)")
+        }
+    }
+}
+
+extension TinyModels {
+    /// A fresh temporary folder (export round trips).
     static func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cast-hf-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cast-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
