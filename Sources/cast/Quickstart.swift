@@ -16,25 +16,25 @@ struct Quickstart: ParsableCommand {
     }
 
     func run() throws {
-        print("cast quickstart: \(model.model)")
+        say("cast quickstart: \(model.model)")
         let fetchStart = Date()
         let path = try model.ggufPath()
         let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
-        print(String(format: "  file        %@ (%@, ready in %.1f s)", path, formatBytes(size),
+        say(String(format: "  file        %@ (%@, ready in %.1f s)", path, formatBytes(size),
                      Date().timeIntervalSince(fetchStart)))
         let (transformer, loadSeconds) = try model.load()
         let c = transformer.config
-        print("  model       \(transformer.name) (\(c.architecture.rawValue))")
-        print("  layers      \(c.layerCount), d \(c.hiddenSize), ffn \(c.intermediateSize)")
-        print("  heads       \(c.headCount) query, \(c.kvHeadCount) key/value, head dim \(c.headDim)"
+        say("  model       \(transformer.name) (\(c.architecture.rawValue))")
+        say("  layers      \(c.layerCount), d \(c.hiddenSize), ffn \(c.intermediateSize)")
+        say("  heads       \(c.headCount) query, \(c.kvHeadCount) key/value, head dim \(c.headDim)"
               + (c.slidingWindow.map { ", sliding window \($0)" } ?? ""))
-        print("  vocabulary  \(c.vocabularySize), context \(c.contextLength)")
-        print("  parameters  \(Models.formatCount(transformer.weights.parameterCount))")
-        print(String(format: "  load time   %.2f s (weights dequantized to float32)", loadSeconds))
+        say("  vocabulary  \(c.vocabularySize), context \(c.contextLength)")
+        say("  parameters  \(Models.formatCount(transformer.weights.parameterCount))")
+        say(String(format: "  load time   %.2f s (weights dequantized to float32)", loadSeconds))
 
         let generator = Generator(model: transformer)
         let options = GenerationOptions(maxNewTokens: maxTokens, sampling: .greedy)
-        print("\n> \(question)")
+        say("\n> \(question)")
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let result = try generator.generate(texts: [question], chat: true, options: options,
@@ -42,6 +42,12 @@ struct Quickstart: ParsableCommand {
             writeStandardOutput($0.text)
         }
         let reason = result.sequences.first?.finishReason.rawValue ?? "-"
-        print("\n\n[greedy; \(speedSummary(result.timing)); stopped: \(reason)]")
+        say("\n\n[greedy; \(speedSummary(result.timing)); stopped: \(reason)]")
     }
+}
+
+/// Quickstart's lines go through the same unbuffered stdout as the streamed answer, so
+/// they cannot overtake each other when stdout is a pipe.
+private func say(_ line: String) {
+    writeStandardOutput(line + "\n")
 }
