@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: demo test setup build release bench
 
 demo: setup release
-	.build/release/cast bench engine
+	.build/release/cast quickstart
 
 # Real models and the corpus the tests read (fetched once, sha256-verified, cached).
 TEST_ARTIFACTS := smollm2-135m gemma3-270m qwen2.5-0.5b qwen2.5-1.5b wiki

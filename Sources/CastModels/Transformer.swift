@@ -13,8 +13,10 @@ public final class Transformer {
     public var adapters: [AdapterSlot: LinearAdapter] = [:]
     /// RoPE tables by base (Gemma 3 has two); nil for learned positions.
     let ropeTables: [Float: RoPE.Table]
-    /// Buffers of the inference forward pass, reused across calls.
+    /// Buffers of the inference forward pass, reused across calls; the lock makes concurrent
+    /// callers (two notebook cells, parallel tests) take turns instead of sharing them.
     var inferenceScratch = LayerActivations()
+    let inferenceLock = NSLock()
 
     public init(name: String, config: ModelConfig, weights: ModelWeights, tokenizer: Tokenizer? = nil) throws {
         try config.validate(source: name)
@@ -106,6 +108,8 @@ public final class Transformer {
     /// to the caches, and returns the final normed hidden state of each segment's last row,
     /// `[segments, d]` — the input of the output head for the next-token prediction.
     func forwardCached(_ ids: [Int32], batch: KVCacheBatch) throws -> Tensor {
+        inferenceLock.lock()
+        defer { inferenceLock.unlock() }
         try batch.validate(rows: ids.count, model: name)
         let positions = batch.positions
         var x = Tensor(), y = Tensor()

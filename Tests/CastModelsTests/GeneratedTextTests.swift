@@ -21,7 +21,7 @@ struct GeneratedTextTests {
 
     @Test("streamed chunks concatenate to the decoded text and never split a character")
     func utf8() throws {
-        let tokenizer = try SharedTokenizers.tokenizer("smollm2-135m")
+        let tokenizer = try TestModels.tokenizer("smollm2-135m")
         let text = " Grüße 🌍🎉 naïve 日本語 done"
         let (chunks, full, stopped) = Self.stream(text, stop: [], tokenizer: tokenizer)
         #expect(stopped == nil)
@@ -34,7 +34,7 @@ struct GeneratedTextTests {
 
     @Test("a stop string ends the text before it and is never streamed, even split across tokens")
     func stopString() throws {
-        let tokenizer = try SharedTokenizers.tokenizer("smollm2-135m")
+        let tokenizer = try TestModels.tokenizer("smollm2-135m")
         let text = " The answer is forty-two. END of story"
         for stop in ["END", "two. E", "\n", "ory"] {
             let (chunks, full, stopped) = Self.stream(text, stop: [stop], tokenizer: tokenizer)

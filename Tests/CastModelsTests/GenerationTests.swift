@@ -3,26 +3,6 @@ import Foundation
 import Testing
 @testable import CastModels
 
-/// Keeps the most recently loaded real model, so consecutive tests on one model load it once
-/// while at most one model's float32 weights stay in memory.
-enum LoadedModel {
-    private final class Slot: @unchecked Sendable {
-        let lock = NSLock()
-        var model: Transformer?
-    }
-    private static let slot = Slot()
-
-    static func get(_ name: String) throws -> Transformer {
-        slot.lock.lock()
-        defer { slot.lock.unlock() }
-        if let model = slot.model, model.name == name { return model }
-        slot.model = nil
-        let model = try Transformer.loadGGUF(path: ModelStore.path(for: name).path, name: name)
-        slot.model = model
-        return model
-    }
-}
-
 /// Largest |a − b| over two equal-length rows.
 func maxAbsDifference(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
     var worst: Float = 0
@@ -70,7 +50,7 @@ struct GenerationTests {
     /// whole sequence, within 1e-3 on every logit.
     @Test("KV-cache decoding equals full recomputation", arguments: ["smollm2-135m", "qwen2.5-0.5b"])
     func cacheEqualsFull(name: String) throws {
-        let model = try LoadedModel.get(name)
+        let model = try TestModels.model(name)
         let prompt = try #require(model.tokenizer).encode("The quick brown fox jumps over the lazy dog because").map(Int32.init)
         let chunks = try Self.greedyChunks(model, prompt: prompt, steps: 5)
         let worst = try Self.cacheVersusFull(model, chunks: chunks)
@@ -82,7 +62,7 @@ struct GenerationTests {
     /// tokens, must match the full recomputation within 1e-3.
     @Test("Gemma 3 KV cache past the sliding window equals full recomputation")
     func gemmaSlidingWindow() throws {
-        let model = try LoadedModel.get("gemma3-270m")
+        let model = try TestModels.model("gemma3-270m")
         #expect(model.config.slidingWindow == 512)
         let tokenizer = try #require(model.tokenizer)
         let prompt = try Self.longText(tokenizer, atLeast: 620).map(Int32.init)
@@ -108,7 +88,7 @@ struct GenerationTests {
 
     @Test("greedy 'The capital of France is' continues with ' Paris'", arguments: ["smollm2-135m", "qwen2.5-0.5b"])
     func paris(name: String) throws {
-        let generator = Generator(model: try LoadedModel.get(name))
+        let generator = Generator(model: try TestModels.model(name))
         let result = try generator.generate(texts: ["The capital of France is"],
                                             options: GenerationOptions(maxNewTokens: 3))
         #expect(result.sequences[0].text.hasPrefix(" Paris"), "\(name) continued with \(result.sequences[0].text.debugDescription)")
@@ -122,7 +102,7 @@ struct GenerationTests {
     /// position-0 activations are large. A mixed-up segment gives differences of order 1.
     @Test("batched generation equals unbatched")
     func batchedEqualsUnbatched() throws {
-        let model = try LoadedModel.get("smollm2-135m")
+        let model = try TestModels.model("smollm2-135m")
         let generator = Generator(model: model)
         let texts = ["Hello", "The history of the Roman Empire began when a small city",
                      "List three colours:", "def fibonacci(n):\n    # returns the n-th Fibonacci number\n"]
@@ -148,7 +128,7 @@ struct GenerationTests {
 
     @Test("stop tokens and stop strings end a sequence; streamed text equals the result")
     func stops() throws {
-        let generator = Generator(model: try LoadedModel.get("smollm2-135m"))
+        let generator = Generator(model: try TestModels.model("smollm2-135m"))
         let prompt = "The three primary colours are"
         let free = try generator.generate(texts: [prompt], options: GenerationOptions(maxNewTokens: 10))
         let ids = free.sequences[0].ids
@@ -177,7 +157,7 @@ struct GenerationTests {
 
     @Test("the chat template's end-of-turn token ends a chat answer and is not in the text")
     func chatEndOfTurn() throws {
-        let generator = Generator(model: try LoadedModel.get("smollm2-135m"))
+        let generator = Generator(model: try TestModels.model("smollm2-135m"))
         let result = try generator.generate(texts: ["What is 2 + 2? Reply with just the number."], chat: true,
                                             options: GenerationOptions(maxNewTokens: 24))
         let answer = result.sequences[0]
@@ -188,7 +168,7 @@ struct GenerationTests {
 
     @Test("shouldStop ends every sequence cleanly, keeping what was generated")
     func shouldStop() throws {
-        let generator = Generator(model: try LoadedModel.get("smollm2-135m"))
+        let generator = Generator(model: try TestModels.model("smollm2-135m"))
         var checks = 0
         var events: [GenerationEvent] = []
         // Checked before the prefill, then before each decode step: stop before the 2nd step.
@@ -210,7 +190,7 @@ struct GenerationTests {
 
     @Test("bad prompts and cache segments throw clear errors")
     func badInput() throws {
-        let model = try LoadedModel.get("smollm2-135m")
+        let model = try TestModels.model("smollm2-135m")
         let generator = Generator(model: model)
         #expect(throws: ModelError.self) { try generator.generate(prompts: [[1, 2], []]) }
         #expect(throws: ModelError.self) { try generator.generate(prompts: [[1, model.config.vocabularySize]]) }
@@ -230,7 +210,7 @@ struct GenerationTests {
        .enabled(if: ProcessInfo.processInfo.environment["CAST_GENERATION_BENCH"] == "1"))
 struct GenerationBenchmark {
     @Test func throughput() throws {
-        let model = try LoadedModel.get("smollm2-135m")
+        let model = try TestModels.model("smollm2-135m")
         let generator = Generator(model: model)
         let tokenizer = try #require(model.tokenizer)
         let long = try GenerationTests.longText(tokenizer, atLeast: 256)
