@@ -14,6 +14,28 @@ protocol ScalarActivation {
 }
 
 extension ScalarActivation {
+    /// The public `forward(_:into:)` of an elementwise activation: y = f(x), resized to x.
+    static func elementwiseForward(_ x: Tensor, into y: inout Tensor) {
+        y.reuse(shape: x.shape)
+        applyKernel(x.data, y.mutableData, count: x.count)
+    }
+
+    static func elementwiseForward(_ x: Tensor) -> Tensor {
+        var y = Tensor(zeros: [])
+        elementwiseForward(x, into: &y)
+        return y
+    }
+
+    /// The public `backward`: checks shapes, then accumulates `dx += dy · f′(x)`; errors
+    /// name the op as `<Type>.backward`.
+    static func elementwiseBackward(dy: Tensor, x: Tensor, dx: inout Tensor?) throws {
+        let op = "\(Self.self).backward"
+        try dy.expectShape(x.shape, op, "dy")
+        guard dx != nil else { return }
+        try dx!.expectShape(x.shape, op, "dx")
+        backwardKernel(dy: dy.data, x: x.data, dx: dx!.mutableData, count: x.count)
+    }
+
     /// y = f(x) over `count` elements.
     static func applyKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forEach(count, grain: VectorMath.elementwiseGrain) { range in

@@ -239,7 +239,7 @@ public enum Attention {
                             for r in 0..<rows {
                                 let row = dS + (blk.t0 + r) * S, pRow = p + (blk.t0 + r) * S
                                 let (lo, hi) = g.visible(blk.t0 + r)
-                                let dot = SoftmaxRows.dot(row + lo, pRow + lo, hi - lo)
+                                let dot = VectorMath.dot(row + lo, pRow + lo, hi - lo)
                                 for j in lo..<hi { row[j] = g.scale * pRow[j] * (row[j] - dot) }
                                 row.update(repeating: 0, count: lo)
                                 (row + hi).update(repeating: 0, count: S - hi)

@@ -58,7 +58,7 @@ public enum CrossEntropy {
     /// `g[j] += weight · exp(x[j] − shift)`, vectorised.
     static func addScaledSoftmax(_ x: UnsafePointer<Float>, _ n: Int, scale: Float = 1, shift: Float,
                                  weight: Float, into g: UnsafeMutablePointer<Float>) {
-        typealias K = SoftmaxRows
+        typealias K = VectorMath
         var j = 0
         while j + K.width <= n {
             K.store(K.load(g + j) + weight * K.exp(K.load(x + j) * scale - shift), g + j)

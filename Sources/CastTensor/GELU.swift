@@ -3,23 +3,13 @@
 ///
 /// Computed as `x · σ(2u)` with `u = √(2/π)·(x + 0.044715x³)`, since ½(1 + tanh u) = σ(2u).
 public enum GELU: ScalarActivation {
-    public static func forward(_ x: Tensor, into y: inout Tensor) {
-        y.reuse(shape: x.shape)
-        applyKernel(x.data, y.mutableData, count: x.count)
-    }
+    public static func forward(_ x: Tensor, into y: inout Tensor) { elementwiseForward(x, into: &y) }
 
-    public static func forward(_ x: Tensor) -> Tensor {
-        var y = Tensor(zeros: [])
-        forward(x, into: &y)
-        return y
-    }
+    public static func forward(_ x: Tensor) -> Tensor { elementwiseForward(x) }
 
     /// Accumulates `dx += dy · gelu′(x)`; nil = not needed.
     public static func backward(dy: Tensor, x: Tensor, dx: inout Tensor?) throws {
-        try dy.expectShape(x.shape, "GELU.backward", "dy")
-        guard dx != nil else { return }
-        try dx!.expectShape(x.shape, "GELU.backward", "dx")
-        backwardKernel(dy: dy.data, x: x.data, dx: dx!.mutableData, count: x.count)
+        try elementwiseBackward(dy: dy, x: x, dx: &dx)
     }
 
     /// 2·√(2/π) and the cubic coefficient.

@@ -54,18 +54,12 @@ public enum KLDivergence {
         let w = dLoss * temperature / Float(counted), inverse = 1 / temperature
         let sp = student.data, tp = teacher.data, st = statistics.data
         let ds = dStudent?.mutableData, dt = dTeacher?.mutableData
-        typealias K = SoftmaxRows
         Parallel.forEach(rows, grain: max(1, 4096 / n)) { range in
             for r in range where rowMask?[r] ?? true {
                 let s = sp + r * n, t = tp + r * n
                 let (lseS, lseT, kl) = (st[3 * r], st[3 * r + 1], st[3 * r + 2])
                 let gs = ds.map { $0 + r * n }, gt = dt.map { $0 + r * n }
-                var j = 0
-                while j < n {
-                    let lanes = Swift.min(K.width, n - j)
-                    let sv = lanes == K.width ? K.load(s + j) : K.loadTail(s + j, lanes, fill: 0)
-                    let tv = lanes == K.width ? K.load(t + j) : K.loadTail(t + j, lanes, fill: 0)
-                    let logQ = sv * inverse - lseS, logP = tv * inverse - lseT
+                forEachChunk(s, t, n, inverse: inverse, lseS: lseS, lseT: lseT) { j, lanes, logQ, logP in
                     let p = K.exp(logP)
                     if let gs {
                         let g = w * (K.exp(logQ) - p)
@@ -75,7 +69,6 @@ public enum KLDivergence {
                         let g = w * p * (logP - logQ - kl)
                         for i in 0..<lanes { gt[j + i] += g[i] }
                     }
-                    j += lanes
                 }
             }
         }
@@ -84,20 +77,32 @@ public enum KLDivergence {
     /// `Σ_j p_j (log p_j − log q_j)` for one row, from the two log-sum-exps.
     private static func rowKL(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int,
                               inverse: Float, lseS: Float, lseT: Float) -> Float {
-        typealias K = SoftmaxRows
         var acc = K.Lanes(repeating: 0)
+        forEachChunk(s, t, n, inverse: inverse, lseS: lseS, lseT: lseT) { _, lanes, logQ, logP in
+            var term = K.exp(logP) * (logP - logQ)
+            if lanes < K.width { for i in lanes..<K.width { term[i] = 0 } }
+            acc += term
+        }
+        return acc.sum()
+    }
+
+    private typealias K = VectorMath
+
+    /// Walks a row in 8-lane chunks: `body(start, lanes, log q, log p)` with
+    /// `log q = s/τ − lseS`, `log p = t/τ − lseT`; a short last chunk is padded with zero
+    /// inputs, and `lanes` says how many of its lanes are real.
+    @inline(__always)
+    private static func forEachChunk(_ s: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ n: Int,
+                                     inverse: Float, lseS: Float, lseT: Float,
+                                     _ body: (Int, Int, K.Lanes, K.Lanes) -> Void) {
         var j = 0
         while j < n {
             let lanes = Swift.min(K.width, n - j)
             let sv = lanes == K.width ? K.load(s + j) : K.loadTail(s + j, lanes, fill: 0)
             let tv = lanes == K.width ? K.load(t + j) : K.loadTail(t + j, lanes, fill: 0)
-            let logP = tv * inverse - lseT, logQ = sv * inverse - lseS
-            var term = K.exp(logP) * (logP - logQ)
-            if lanes < K.width { for i in lanes..<K.width { term[i] = 0 } }
-            acc += term
+            body(j, lanes, sv * inverse - lseS, tv * inverse - lseT)
             j += lanes
         }
-        return acc.sum()
     }
 
     private static func countedRows(_ rows: Int, _ mask: [Bool]?) -> Int {

@@ -80,13 +80,10 @@ public enum LayerNorm {
     }
 
     private static func check(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ op: String) throws -> (rows: Int, d: Int) {
-        guard weight.rank == 1, weight.count > 0, x.rank >= 1, x.shape.last == weight.count else {
-            throw TensorError.shapeMismatch(op, x.shape, weight.shape,
-                                            "input's last dimension must equal the weight's length")
-        }
+        let shape = try RMSNorm.check(x, weight, op)
         if let bias, bias.shape != weight.shape {
             throw TensorError.shapeMismatch(op, bias.shape, weight.shape, "bias must match the weight")
         }
-        return (x.count / weight.count, weight.count)
+        return shape
     }
 }

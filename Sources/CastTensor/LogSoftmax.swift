@@ -24,17 +24,12 @@ public enum LogSoftmax {
 
     /// Accumulates `dx += dy − exp(y)·Σ dy` (per row) from the forward output `y`.
     public static func backward(dy: Tensor, y: Tensor, dx: inout Tensor?) throws {
-        guard dy.shape == y.shape else {
-            throw TensorError.shapeMismatch("LogSoftmax.backward", dy.shape, y.shape, "dy must match the output y")
-        }
-        guard dx != nil else { return }
-        try dx!.expectShape(y.shape, "LogSoftmax.backward", "dx")
-        let (rows, n) = try Softmax.rowsAndWidth(y, "LogSoftmax.backward")
+        guard case let (rows, n)? = try Softmax.backwardRows(dy: dy, y: y, dx: dx, "LogSoftmax.backward") else { return }
         let g = dy.data, yp = y.data, d = dx!.mutableData
         Parallel.forEach(rows, grain: max(1, 4096 / n)) { range in
             for r in range {
                 let o = r * n
-                let total = SoftmaxRows.sum(g + o, n)
+                let total = VectorMath.sum(g + o, n)
                 for i in 0..<n { d[o + i] += g[o + i] - Foundation.exp(yp[o + i]) * total }
             }
         }

@@ -7,7 +7,7 @@ public enum MSE {
         guard n > 0 else { return 0 }
         let ap = a.data, bp = b.data
         let total = ChunkedSum.run(n, grain: 16384) { range in
-            typealias K = SoftmaxRows
+            typealias K = VectorMath
             var acc = K.Lanes(repeating: 0)
             var i = range.lowerBound
             while i + K.width <= range.upperBound {

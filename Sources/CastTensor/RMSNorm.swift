@@ -60,7 +60,8 @@ public enum RMSNorm {
         }
     }
 
-    private static func check(_ x: Tensor, _ weight: Tensor, _ op: String) throws -> (rows: Int, d: Int) {
+    /// `(rows, d)` of an input normalised by a `[d]` weight (shared with `LayerNorm`).
+    static func check(_ x: Tensor, _ weight: Tensor, _ op: String) throws -> (rows: Int, d: Int) {
         guard weight.rank == 1, weight.count > 0, x.rank >= 1, x.shape.last == weight.count else {
             throw TensorError.shapeMismatch(op, x.shape, weight.shape,
                                             "input's last dimension must equal the weight's length")

@@ -50,10 +50,7 @@ extension Tensor {
 
     public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1,
                                     using rng: inout SeededGenerator) -> Tensor {
-        var t = Tensor(uninitialized: shape)
-        let p = t.mutableData
-        for i in 0..<t.count { p[i] = mean + std * rng.nextNormal() }
-        return t
+        filled(shape) { mean + std * rng.nextNormal() }
     }
 
     /// Uniform[low, high) entries from a seeded generator.
@@ -64,9 +61,14 @@ extension Tensor {
 
     public static func randomUniform(_ shape: [Int], low: Float = 0, high: Float = 1,
                                      using rng: inout SeededGenerator) -> Tensor {
+        filled(shape) { low + (high - low) * rng.nextUniform() }
+    }
+
+    /// A tensor whose entries, in row-major order, are successive calls of `next`.
+    private static func filled(_ shape: [Int], _ next: () -> Float) -> Tensor {
         var t = Tensor(uninitialized: shape)
         let p = t.mutableData
-        for i in 0..<t.count { p[i] = low + (high - low) * rng.nextUniform() }
+        for i in 0..<t.count { p[i] = next() }
         return t
     }
 }

@@ -1,22 +1,12 @@
 /// SiLU (swish): `y = x · σ(x)`, elementwise.
 public enum SiLU: ScalarActivation {
-    public static func forward(_ x: Tensor, into y: inout Tensor) {
-        y.reuse(shape: x.shape)
-        applyKernel(x.data, y.mutableData, count: x.count)
-    }
+    public static func forward(_ x: Tensor, into y: inout Tensor) { elementwiseForward(x, into: &y) }
 
-    public static func forward(_ x: Tensor) -> Tensor {
-        var y = Tensor(zeros: [])
-        forward(x, into: &y)
-        return y
-    }
+    public static func forward(_ x: Tensor) -> Tensor { elementwiseForward(x) }
 
     /// Accumulates `dx += dy · σ(x)·(1 + x·(1 − σ(x)))`; nil = not needed.
     public static func backward(dy: Tensor, x: Tensor, dx: inout Tensor?) throws {
-        try dy.expectShape(x.shape, "SiLU.backward", "dy")
-        guard dx != nil else { return }
-        try dx!.expectShape(x.shape, "SiLU.backward", "dx")
-        backwardKernel(dy: dy.data, x: x.data, dx: dx!.mutableData, count: x.count)
+        try elementwiseBackward(dy: dy, x: x, dx: &dx)
     }
 
     @inline(__always)

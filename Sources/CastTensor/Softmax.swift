@@ -20,20 +20,26 @@ public enum Softmax {
 
     /// Accumulates `dx += y ⊙ (dy − Σ dy⊙y)` (per row) from the forward output `y`.
     public static func backward(dy: Tensor, y: Tensor, dx: inout Tensor?) throws {
-        guard dy.shape == y.shape else {
-            throw TensorError.shapeMismatch("Softmax.backward", dy.shape, y.shape, "dy must match the output y")
-        }
-        guard dx != nil else { return }
-        try dx!.expectShape(y.shape, "Softmax.backward", "dx")
-        let (rows, n) = try rowsAndWidth(y, "Softmax.backward")
+        guard case let (rows, n)? = try backwardRows(dy: dy, y: y, dx: dx, "Softmax.backward") else { return }
         let g = dy.data, yp = y.data, d = dx!.mutableData
         Parallel.forEach(rows, grain: max(1, 4096 / n)) { range in
             for r in range {
                 let o = r * n
-                let dot = SoftmaxRows.dot(g + o, yp + o, n)
+                let dot = VectorMath.dot(g + o, yp + o, n)
                 for i in 0..<n { d[o + i] += yp[o + i] * (g[o + i] - dot) }
             }
         }
+    }
+
+    /// The checks of a backward pass from the forward output `y` (shared with
+    /// `LogSoftmax`): `(rows, width)`, or nil when `dx` is not needed.
+    static func backwardRows(dy: Tensor, y: Tensor, dx: Tensor?, _ op: String) throws -> (Int, Int)? {
+        guard dy.shape == y.shape else {
+            throw TensorError.shapeMismatch(op, dy.shape, y.shape, "dy must match the output y")
+        }
+        guard let dx else { return nil }
+        try dx.expectShape(y.shape, op, "dx")
+        return try rowsAndWidth(y, op)
     }
 
     /// `(rows, width)` of a tensor treated as rows of its last dimension.

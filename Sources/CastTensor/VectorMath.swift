@@ -1,77 +1,132 @@
-/// Small float kernels shared by the layer operations: row reductions in SIMD lanes and an
-/// `exp` built only from arithmetic, so the loops that call it auto-vectorise.
+/// Small float kernels shared by softmax rows, the norms, the activations and the losses:
+/// row reductions in 8 SIMD lanes and an `exp` built only from arithmetic.
 ///
-/// Every function here performs a fixed sequence of float operations for a given length,
-/// independent of threads or alignment, so callers stay bit-reproducible.
+/// Row kernels pad the last partial vector (`loadTail`) instead of finishing with a scalar
+/// loop, so the order of float operations depends only on the row length: the same input
+/// always gives bit-identical output, whatever thread runs it or how the row is aligned.
 enum VectorMath {
+    typealias Lanes = SIMD8<Float>
+    static let width = Lanes.scalarCount
+
+    // MARK: lanes
+
     @inline(__always)
-    static func lanes(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    static func load(_ p: UnsafePointer<Float>) -> Lanes {
+        UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
     }
+
+    @inline(__always)
+    static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
+    }
+
+    /// The last `count` (< 8) elements as one vector, `fill` in the unused lanes.
+    @inline(__always)
+    static func loadTail(_ p: UnsafePointer<Float>, _ count: Int, fill: Float) -> Lanes {
+        var v = Lanes(repeating: fill)
+        for i in 0..<count { v[i] = p[i] }
+        return v
+    }
+
+    @inline(__always)
+    static func storeTail(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        for i in 0..<count { p[i] = v[i] }
+    }
+
+    // MARK: row reductions
 
     /// Σ x[i]
     @inline(__always)
     static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>(), i = 0
-        while i + 8 <= n { acc += lanes(x, i); i += 8 }
-        var s = acc.sum()
-        while i < n { s += x[i]; i += 1 }
-        return s
+        var acc = Lanes(repeating: 0), i = 0
+        while i + width <= n { acc += load(x + i); i += width }
+        if i < n { acc += loadTail(x + i, n - i, fill: 0) }
+        return acc.sum()
     }
 
     /// Σ (x[i] − center)²
     @inline(__always)
     static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int, center: Float = 0) -> Float {
-        var acc = SIMD8<Float>(), i = 0
-        let c = SIMD8<Float>(repeating: center)
-        while i + 8 <= n { let v = lanes(x, i) - c; acc += v * v; i += 8 }
-        var s = acc.sum()
-        while i < n { let v = x[i] - center; s += v * v; i += 1 }
-        return s
+        var acc = Lanes(repeating: 0), i = 0
+        let c = Lanes(repeating: center)
+        while i + width <= n { let v = load(x + i) - c; acc += v * v; i += width }
+        if i < n { let v = loadTail(x + i, n - i, fill: center) - c; acc += v * v }
+        return acc.sum()
     }
 
     /// Σ a[i]·b[i]
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>(), i = 0
-        while i + 8 <= n { acc += lanes(a, i) * lanes(b, i); i += 8 }
-        var s = acc.sum()
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
+        var acc = Lanes(repeating: 0), i = 0
+        while i + width <= n { acc += load(a + i) * load(b + i); i += width }
+        if i < n { acc += loadTail(a + i, n - i, fill: 0) * loadTail(b + i, n - i, fill: 0) }
+        return acc.sum()
     }
 
     /// Σ a[i]·b[i]·(c[i] − center)
     @inline(__always)
     static func dot3(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
                      _ n: Int, center: Float = 0) -> Float {
-        var acc = SIMD8<Float>(), i = 0
-        let m = SIMD8<Float>(repeating: center)
-        while i + 8 <= n { acc += lanes(a, i) * lanes(b, i) * (lanes(c, i) - m); i += 8 }
-        var s = acc.sum()
-        while i < n { s += a[i] * b[i] * (c[i] - center); i += 1 }
-        return s
+        var acc = Lanes(repeating: 0), i = 0
+        let m = Lanes(repeating: center)
+        while i + width <= n { acc += load(a + i) * load(b + i) * (load(c + i) - m); i += width }
+        if i < n {
+            let k = n - i
+            acc += loadTail(a + i, k, fill: 0) * loadTail(b + i, k, fill: 0) * (loadTail(c + i, k, fill: center) - m)
+        }
+        return acc.sum()
     }
 
-    /// eˣ to about 2 ulp for x in [−87, 88] (clamped outside, so never inf or subnormal).
-    /// Cody–Waite range reduction x = n·ln2 + r, a degree-6 polynomial for eʳ, and 2ⁿ put
-    /// straight into the exponent bits; no libm call, so loops over it vectorise.
+    @inline(__always)
+    static func larger(_ a: Lanes, _ b: Lanes) -> Lanes { a.replacing(with: b, where: b .> a) }
+
+    /// Largest element of `p[0..<n]` (−∞ for an empty row).
+    static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m = Lanes(repeating: -.infinity), i = 0
+        while i + width <= n { m = larger(m, load(p + i)); i += width }
+        if i < n { m = larger(m, loadTail(p + i, n - i, fill: -.infinity)) }
+        return m.max()
+    }
+
+    // MARK: exp
+
+    /// Below this, eˣ is under the smallest normal float.
+    static let expLow: Float = -87.33654
+
+    /// eˣ per lane. Inputs below `expLow` give exactly 0 (so −∞ masks work); inputs above 88
+    /// saturate at e⁸⁸. Relative error < 3e-7 (tested over [−87, 88]).
+    @inline(__always)
+    static func exp(_ x: Lanes) -> Lanes {
+        // Masked selects, not clamped()/pointwiseMin: those are stdlib calls in the loop.
+        let clamped = x.replacing(with: expLow, where: x .< expLow).replacing(with: 88, where: x .> 88)
+        return expOfClamped(clamped).replacing(with: 0, where: x .< expLow)
+    }
+
+    /// eˣ for one float, from the same polynomial; no libm call, so loops over it
+    /// auto-vectorise. Clamped to [−87, 88], so never inf, 0 or subnormal.
     @inline(__always)
     static func exp(_ x: Float) -> Float {
-        let x = x < -87 ? -87 : (x > 88 ? 88 : x)
-        // Adding 1.5·2²³ rounds to an integer kept in the low mantissa bits.
-        let shifter: Float = 12_582_912
-        let t = x * 1.442_695_04 + shifter
-        let n = t - shifter
-        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
-        var p: Float = 1.987_569_15e-4
+        expOfClamped(x < -87 ? -87 : (x > 88 ? 88 : x))
+    }
+
+    /// eˣ for x already within [expLow, 88]: Cody–Waite range reduction x = k·ln2 + r
+    /// (|r| ≤ ln2/2), a degree-6 polynomial for eʳ, and 2ᵏ put straight into the exponent bits.
+    @inline(__always)
+    private static func expOfClamped<V: ExpArithmetic>(_ x: V) -> V {
+        // Adding 1.5·2²³ rounds to an integer (round-to-nearest) kept in the low mantissa bits.
+        let magic: Float = 12_582_912
+        let shifted = x * 1.442_695_04 + magic
+        let k = shifted - magic
+        var r = x - k * 0.693_359_375
+        r = r - k * -2.121_944_4e-4
+        var p = V(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_95e-3
         p = p * r + 8.333_451_9e-3
         p = p * r + 4.166_579_59e-2
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
-        let er = p * (r * r) + r + 1
-        let scale = Float(bitPattern: (t.bitPattern &- shifter.bitPattern &+ 127) &<< 23)
-        return er * scale
+        let y = p * (r * r) + r + 1
+        return y * V.twoToThe(shifted: shifted)
     }
 
     /// 1 / (1 + e⁻ˣ)
@@ -82,11 +137,43 @@ enum VectorMath {
 
     /// Rows per parallel chunk for row kernels of width `d` (about 16K elements).
     @inline(__always)
-    static func rowGrain(_ d: Int) -> Int { max(1, (1 << 14) / max(d, 1)) }
+    static func rowGrain(_ d: Int) -> Int { Swift.max(1, (1 << 14) / Swift.max(d, 1)) }
 
     /// Columns per parallel chunk for the column-split weight-gradient reductions.
     static let columnGrain = 64
 
     /// Elements per parallel chunk for the elementwise kernels.
     static let elementwiseGrain = 1 << 15
+}
+
+/// The arithmetic `VectorMath.exp` needs, common to one float and a vector of lanes, so its
+/// polynomial is written once for both.
+protocol ExpArithmetic {
+    init(repeating value: Float)
+    static func + (a: Self, b: Self) -> Self
+    static func - (a: Self, b: Self) -> Self
+    static func * (a: Self, b: Self) -> Self
+    static func + (a: Self, b: Float) -> Self
+    static func - (a: Self, b: Float) -> Self
+    static func * (a: Self, b: Float) -> Self
+    /// 2ᵏ from `k + 1.5·2²³`: the low 9 bits of that float's pattern, plus the exponent
+    /// bias, become the exponent field.
+    static func twoToThe(shifted: Self) -> Self
+}
+
+extension Float: ExpArithmetic {
+    init(repeating value: Float) { self = value }
+
+    @inline(__always)
+    static func twoToThe(shifted: Float) -> Float {
+        Float(bitPattern: (shifted.bitPattern &+ 127) &<< 23)
+    }
+}
+
+extension SIMD8: ExpArithmetic where Scalar == Float {
+    @inline(__always)
+    static func twoToThe(shifted: SIMD8<Float>) -> SIMD8<Float> {
+        let bits = unsafeBitCast(shifted, to: SIMD8<UInt32>.self)
+        return unsafeBitCast((bits &+ 127) &<< 23, to: SIMD8<Float>.self)
+    }
 }

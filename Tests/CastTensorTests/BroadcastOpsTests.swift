@@ -10,29 +10,32 @@ import Testing
     /// Bound: relative error ≤ 1e-2 (h = 1e-2; the output is linear in each operand, so the
     /// central difference is exact up to float rounding of the forward).
     @Test func addGradientCheck() throws {
-        for (sa, sb) in Self.shapePairs {
-            let inputs = [Tensor.randomNormal(sa, seed: 1), Tensor.randomNormal(sb, seed: 2)]
-            let result = try GradCheck.check(inputs: inputs, forward: { xs in
-                try BroadcastAdd.forward(xs[0], xs[1])
-            }, backward: { dy, xs in
-                var da: Tensor? = Tensor(zeros: sa), db: Tensor? = Tensor(zeros: sb)
-                try BroadcastAdd.backward(dy: dy, aShape: sa, bShape: sb, da: &da, db: &db)
-                return [da!, db!]
-            })
-            #expect(result.maxError < 1e-2, "\(sa) \(sb): \(result.worst)")
+        try checkGradientsOverShapePairs(seeds: (1, 2), forward: BroadcastAdd.forward) { dy, xs, da, db in
+            try BroadcastAdd.backward(dy: dy, aShape: xs[0].shape, bShape: xs[1].shape, da: &da, db: &db)
         }
     }
 
     /// Bound: relative error ≤ 1e-2 (h = 1e-2; bilinear, so each partial derivative is exact
     /// for the central difference up to float rounding).
     @Test func multiplyGradientCheck() throws {
+        try checkGradientsOverShapePairs(seeds: (3, 4), forward: BroadcastMultiply.forward) { dy, xs, da, db in
+            try BroadcastMultiply.backward(dy: dy, a: xs[0], b: xs[1], da: &da, db: &db)
+        }
+    }
+
+    /// Finite-difference check of a binary op over every pair in `shapePairs`, relative error
+    /// below 1e-2; `backward` accumulates into zeroed gradients of both operands.
+    private func checkGradientsOverShapePairs(
+        seeds: (UInt64, UInt64), forward: (Tensor, Tensor) throws -> Tensor,
+        backward: (_ dy: Tensor, _ inputs: [Tensor], _ da: inout Tensor?, _ db: inout Tensor?) throws -> Void
+    ) throws {
         for (sa, sb) in Self.shapePairs {
-            let inputs = [Tensor.randomNormal(sa, seed: 3), Tensor.randomNormal(sb, seed: 4)]
+            let inputs = [Tensor.randomNormal(sa, seed: seeds.0), Tensor.randomNormal(sb, seed: seeds.1)]
             let result = try GradCheck.check(inputs: inputs, forward: { xs in
-                try BroadcastMultiply.forward(xs[0], xs[1])
+                try forward(xs[0], xs[1])
             }, backward: { dy, xs in
                 var da: Tensor? = Tensor(zeros: sa), db: Tensor? = Tensor(zeros: sb)
-                try BroadcastMultiply.backward(dy: dy, a: xs[0], b: xs[1], da: &da, db: &db)
+                try backward(dy, xs, &da, &db)
                 return [da!, db!]
             })
             #expect(result.maxError < 1e-2, "\(sa) \(sb): \(result.worst)")

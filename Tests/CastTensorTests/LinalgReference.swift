@@ -57,28 +57,24 @@ enum LinalgReference {
 
     /// max |(X·Xᵀ) − I| over the rows of the row-major `[rows, cols]` tensor `x`.
     static func rowOrthonormalityError(_ x: Tensor) -> Double {
-        let (rows, cols) = (x.shape[0], x.shape[1])
-        let p = x.data
-        var worst = 0.0
-        for i in 0..<rows {
-            for j in 0..<rows {
-                var s = 0.0
-                for c in 0..<cols { s += Double(p[i * cols + c]) * Double(p[j * cols + c]) }
-                worst = max(worst, abs(s - (i == j ? 1 : 0)))
-            }
-        }
-        return worst
+        let cols = x.shape[1], p = x.data
+        return gramIdentityError(vectors: x.shape[0], length: cols) { v, k in p[v * cols + k] }
     }
 
     /// max |(Xᵀ·X) − I| over the columns of `x`.
     static func columnOrthonormalityError(_ x: Tensor) -> Double {
-        let (rows, cols) = (x.shape[0], x.shape[1])
-        let p = x.data
+        let cols = x.shape[1], p = x.data
+        return gramIdentityError(vectors: cols, length: x.shape[0]) { v, k in p[k * cols + v] }
+    }
+
+    /// max |G − I| for the Gram matrix G of `vectors` vectors, `element(v, k)` being
+    /// element k of vector v.
+    private static func gramIdentityError(vectors: Int, length: Int, _ element: (Int, Int) -> Float) -> Double {
         var worst = 0.0
-        for i in 0..<cols {
-            for j in 0..<cols {
+        for i in 0..<vectors {
+            for j in 0..<vectors {
                 var s = 0.0
-                for r in 0..<rows { s += Double(p[r * cols + i]) * Double(p[r * cols + j]) }
+                for k in 0..<length { s += Double(element(i, k)) * Double(element(j, k)) }
                 worst = max(worst, abs(s - (i == j ? 1 : 0)))
             }
         }

@@ -28,41 +28,29 @@ enum DequantizeK {
     /// Q4_K: fp16 d, fp16 dmin, 12 scale bytes, 128 bytes of nibbles. Group 2i takes the low
     /// nibbles of bytes 32i..<32i+32, group 2i+1 their high nibbles.
     static func q4_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        var sc: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
-        var mn = sc
-        for b in 0..<blocks {
-            let block = src + b * 144
-            let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
-            scalesAndMins(packed, d: HalfBits.load(block), dmin: HalfBits.load(block, 2), scales: &sc, mins: &mn)
-            let qs = (block + 16).assumingMemoryBound(to: UInt8.self)
-            let y = dst + b * 256
-            withUnsafeBytes(of: sc) { sp in
-                withUnsafeBytes(of: mn) { mp in
-                    let s = sp.bindMemory(to: Float.self), m = mp.bindMemory(to: Float.self)
-                    for i in 0..<4 {
-                        let q = qs + 32 * i, lo = y + 64 * i, hi = lo + 32
-                        let d1 = s[2 * i], m1 = m[2 * i], d2 = s[2 * i + 1], m2 = m[2 * i + 1]
-                        for l in 0..<32 {
-                            lo[l] = d1 * Float(q[l] & 0x0F) - m1
-                            hi[l] = d2 * Float(q[l] >> 4) - m2
-                        }
-                    }
-                }
-            }
-        }
+        q4OrQ5_K(src, dst, blocks: blocks, fifthBits: false)
     }
 
-    /// Q5_K: as Q4_K plus 32 bytes of fifth bits: bit g of byte l is the fifth bit of
-    /// element l of group g.
+    /// Q5_K: as Q4_K plus 32 bytes of fifth bits (before the nibbles): bit g of byte l is the
+    /// fifth bit of element l of group g.
     static func q5_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int) {
+        q4OrQ5_K(src, dst, blocks: blocks, fifthBits: true)
+    }
+
+    /// The walk shared by Q4_K and Q5_K; `fifthBits` is a constant at each call, so the
+    /// inlined loop keeps no branch.
+    @inline(__always)
+    private static func q4OrQ5_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, blocks: Int,
+                                 fifthBits: Bool) {
+        let blockBytes = fifthBits ? 176 : 144, nibblesOffset = fifthBits ? 48 : 16
         var sc: (Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0)
         var mn = sc
         for b in 0..<blocks {
-            let block = src + b * 176
+            let block = src + b * blockBytes
             let packed = (block + 4).assumingMemoryBound(to: UInt8.self)
             scalesAndMins(packed, d: HalfBits.load(block), dmin: HalfBits.load(block, 2), scales: &sc, mins: &mn)
             let qh = (block + 16).assumingMemoryBound(to: UInt8.self)
-            let qs = (block + 48).assumingMemoryBound(to: UInt8.self)
+            let qs = (block + nibblesOffset).assumingMemoryBound(to: UInt8.self)
             let y = dst + b * 256
             withUnsafeBytes(of: sc) { sp in
                 withUnsafeBytes(of: mn) { mp in
@@ -72,8 +60,8 @@ enum DequantizeK {
                         let d1 = s[2 * i], m1 = m[2 * i], d2 = s[2 * i + 1], m2 = m[2 * i + 1]
                         let shiftLo = UInt8(2 * i), shiftHi = UInt8(2 * i + 1)
                         for l in 0..<32 {
-                            let h0 = ((qh[l] >> shiftLo) & 1) << 4
-                            let h1 = ((qh[l] >> shiftHi) & 1) << 4
+                            let h0: UInt8 = fifthBits ? ((qh[l] >> shiftLo) & 1) << 4 : 0
+                            let h1: UInt8 = fifthBits ? ((qh[l] >> shiftHi) & 1) << 4 : 0
                             lo[l] = d1 * Float((q[l] & 0x0F) | h0) - m1
                             hi[l] = d2 * Float((q[l] >> 4) | h1) - m2
                         }
