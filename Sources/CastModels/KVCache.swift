@@ -47,6 +47,11 @@ public struct KVCacheBatch {
     /// Rows `[start, start + count)` of the forward pass belong to `caches[i]`.
     public var segments: [(cache: Int, start: Int, count: Int)]
 
+    public init(caches: [KVCache], segments: [(cache: Int, start: Int, count: Int)]) {
+        self.caches = caches
+        self.segments = segments
+    }
+
     /// Positions of every row: each segment continues where its cache left off.
     var positions: [Int32] {
         var p: [Int32] = []
