@@ -52,6 +52,24 @@ public struct KVCacheBatch {
         self.segments = segments
     }
 
+    /// Throws unless the segments cover rows `0..<rows` in order, each non-empty and naming
+    /// a different cache of the batch.
+    func validate(rows: Int, model: String) throws {
+        var next = 0
+        var seen = Set<Int>()
+        for (i, s) in segments.enumerated() {
+            guard s.start == next, s.count > 0, caches.indices.contains(s.cache), seen.insert(s.cache).inserted else {
+                throw ModelError.invalidInput(
+                    "\(model): KV cache segment \(i) (cache \(s.cache), rows \(s.start)..<\(s.start + s.count)) is invalid: "
+                    + "segments must be non-empty, follow each other from row 0 and name distinct caches of the \(caches.count)")
+            }
+            next += s.count
+        }
+        guard next == rows else {
+            throw ModelError.invalidInput("\(model): KV cache segments cover \(next) rows, the ids have \(rows)")
+        }
+    }
+
     /// Positions of every row: each segment continues where its cache left off.
     var positions: [Int32] {
         var p: [Int32] = []

@@ -106,6 +106,7 @@ public final class Transformer {
     /// to the caches, and returns the final normed hidden state of each segment's last row,
     /// `[segments, d]` — the input of the output head for the next-token prediction.
     func forwardCached(_ ids: [Int32], batch: KVCacheBatch) throws -> Tensor {
+        try batch.validate(rows: ids.count, model: name)
         let positions = batch.positions
         var x = Tensor(), y = Tensor()
         try embed(ids, positions: positions, into: &x)

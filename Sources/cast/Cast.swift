@@ -6,5 +6,6 @@ struct Cast: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cast",
         abstract: "Move LoRA adapters between language models (Cartridge Activation Space Transfer).",
-        subcommands: [Bench.self, Models.self, Fetch.self])
+        subcommands: [Bench.self, Models.self, Fetch.self, Tokenize.self, Logits.self,
+                      Generate.self, Quickstart.self])
 }

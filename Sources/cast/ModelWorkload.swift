@@ -69,33 +69,16 @@ struct ModelWorkload {
         return try model.nextTokenLogits(tokens.map(Int32.init), batch: batch)
     }
 
-    /// Greedy generation of `newTokens` tokens for every prompt at once: the prompts in one
-    /// forward pass, then one row per sequence per step. Seconds for the whole run.
-    static func generateBatched(_ model: Transformer, prompts: [[Int]], newTokens: Int) throws -> Double {
-        let caches = prompts.map { _ in KVCache(config: model.config) }
-        return try timed {
-            var ids = prompts.flatMap { $0 }.map(Int32.init)
-            var segments: [(cache: Int, start: Int, count: Int)] = []
-            for (i, prompt) in prompts.enumerated() {
-                segments.append((i, segments.last.map { $0.start + $0.count } ?? 0, prompt.count))
-            }
-            for step in 0..<newTokens {
-                let logits = try model.nextTokenLogits(ids, batch: KVCacheBatch(caches: caches, segments: segments))
-                ids = greedy(logits)
-                if step == 0 { segments = prompts.indices.map { ($0, $0, 1) } }
-            }
+    /// Greedy batched generation of up to `newTokens` tokens for every prompt at once with
+    /// `Generator` (the prompts in one forward pass, then one row per sequence per step).
+    /// Returns the tokens generated and the seconds the whole run took.
+    static func generateBatched(_ generator: Generator, prompts: [[Int]],
+                                newTokens: Int) throws -> (tokens: Int, seconds: Double) {
+        var result: GenerationResult?
+        let seconds = try timed {
+            result = try generator.generate(prompts: prompts, options: GenerationOptions(maxNewTokens: newTokens))
         }
-    }
-
-    /// The most likely token of each row of `logits` `[rows, vocab]`.
-    static func greedy(_ logits: Tensor) -> [Int32] {
-        let rows = logits.shape[0], vocab = logits.shape[1]
-        return (0..<rows).map { r in
-            let row = logits.data + r * vocab
-            var best = 0
-            for j in 1..<vocab where row[j] > row[best] { best = j }
-            return Int32(best)
-        }
+        return (result!.timing.generatedTokens, seconds)
     }
 }
 

@@ -1,0 +1,61 @@
+import ArgumentParser
+import CastModels
+import Foundation
+
+/// `cast logits --model M --prompt TEXT`: the next-token logits after a prompt.
+struct Logits: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the most likely next tokens after a prompt, with their logits.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "The prompt (tokenized with BOS and special tokens, as `cast tokenize`).") var prompt: String
+    @Option(help: "How many of the largest logits to print.") var top = 10
+    @Flag(help: "Print JSON: {\"ids\": [...], \"top\": [[id, logit], ...], \"logsumexp\": x}.") var json = false
+
+    func validate() throws {
+        if top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
+    }
+
+    /// `[id, logit]` as a two-element JSON array.
+    struct Entry: Encodable {
+        let id: Int
+        let logit: Float
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.unkeyedContainer()
+            try c.encode(id)
+            try c.encode(logit)
+        }
+    }
+
+    struct Output: Encodable {
+        let ids: [Int]
+        let top: [Entry]
+        let logsumexp: Double
+    }
+
+    func run() throws {
+        let transformer = try model.load().model
+        let generator = Generator(model: transformer)
+        let ids = try generator.promptIds(for: prompt)
+        guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
+        let cache = KVCache(config: transformer.config)
+        let logits = try transformer.nextTokenLogits(
+            ids.map(Int32.init), batch: KVCacheBatch(caches: [cache], segments: [(0, 0, ids.count)]))
+        let row = logits.scalars
+        let best = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(top)
+        let maximum = Double(row.max() ?? 0)
+        let logsumexp = maximum + Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
+        if json {
+            let output = Output(ids: ids, top: best.map { Entry(id: $0, logit: row[$0]) }, logsumexp: logsumexp)
+            print(String(decoding: try JSONEncoder().encode(output), as: UTF8.self))
+            return
+        }
+        print("prompt: \(ids.count) tokens")
+        let tokenizer = transformer.tokenizer
+        let rows = best.map { id in
+            [String(id), (tokenizer?.tokenText(id) ?? "").debugDescription, String(format: "%.4f", row[id]),
+             String(format: "%.4f", Foundation.exp(Double(row[id]) - logsumexp))]
+        }
+        print(TextTable(header: ["ID", "TOKEN", "LOGIT", "PROB"], rows: rows, rightAligned: [0, 2, 3]).render())
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import CastModels
+import Foundation
+
+/// `--model NAME|PATH`, shared by the commands that run a model. Registry models are fetched
+/// (with a progress line on stderr) when missing.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Registry name (see `cast models`) or path of a .gguf file.")
+    var model = "smollm2-135m"
+
+    /// The GGUF file for `model`, fetched if it is a registry name not yet cached.
+    func ggufPath() throws -> String {
+        if FileManager.default.fileExists(atPath: model) { return model }
+        if model.hasSuffix(".gguf") || model.contains("/") {
+            throw ModelError.invalidInput("\(model): no such file")
+        }
+        let line = ProgressLine()
+        do {
+            let path = try ModelStore.path(for: model) { line.show($0) }
+            line.finish(nil)
+            return path.path
+        } catch {
+            line.finish(nil)
+            throw error
+        }
+    }
+
+    /// The whole model (weights dequantized to float32) and how long loading took.
+    func load() throws -> (model: Transformer, seconds: Double) {
+        let path = try ggufPath()
+        let start = Date()
+        let name = FileManager.default.fileExists(atPath: model) ? nil : model
+        let transformer = try Transformer.loadGGUF(path: path, name: name)
+        return (transformer, Date().timeIntervalSince(start))
+    }
+
+    /// Just the tokenizer (no weights are read).
+    func loadTokenizer() throws -> Tokenizer {
+        try Tokenizer(ggufPath: try ggufPath())
+    }
+}
+
+/// Ctrl-C during generation: the first press asks the generator to stop after the current
+/// step (keeping what it produced); a second press ends the process as usual.
+enum Interrupt {
+    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+
+    static var requested: Bool { flag != 0 }
+
+    static func install() {
+        flag = 0
+        signal(SIGINT) { _ in
+            Interrupt.flag = 1
+            signal(SIGINT, SIG_DFL)
+        }
+    }
+
+    static func uninstall() { signal(SIGINT, SIG_DFL) }
+}
+
+/// Writes to stdout at once (streamed tokens must not wait for a newline).
+func writeStandardOutput(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+func writeStandardError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}
+
+/// "prefill 312.4 tok/s, decode 41.2 tok/s".
+func speedSummary(_ timing: GenerationTiming) -> String {
+    String(format: "%d prompt tokens, prefill %.1f tok/s; %d generated, decode %.1f tok/s",
+           timing.promptTokens, timing.prefillTokensPerSecond, timing.generatedTokens, timing.decodeTokensPerSecond)
+}
