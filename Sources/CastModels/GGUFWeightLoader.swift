@@ -52,6 +52,8 @@ struct GGUFWeightLoader {
         guard info.shape == shape else {
             throw ModelError.tensorShape(file.path, name, expected: shape, actual: info.shape)
         }
+        file.prefetch(info)
+        defer { file.releasePages(of: info) }  // peak memory: the fp32 copy, not both
         return try file.dequantize(info)
     }
 

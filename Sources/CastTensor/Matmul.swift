@@ -19,6 +19,21 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
     }
+
+    /// y[rows] = alpha · A[rows×cols] · x + beta · y, row-major A with leading dimension `lda`.
+    /// For a single input row this streams the matrix once, where OpenBLAS's sgemm would
+    /// first pack a copy of it (3–4× slower on model-sized weights).
+    @inlinable
+    public static func sgemv(rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
+        guard rows > 0 else { return }
+        if cols == 0 {
+            for i in 0..<rows { y[i] = beta == 0 ? 0 : beta * y[i] }
+            return
+        }
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(cols), alpha, a, Int32(lda),
+                    x, 1, beta, y, 1)
+    }
 }
 
 extension Tensor {

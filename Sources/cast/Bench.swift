@@ -1,19 +1,37 @@
 import ArgumentParser
 import CastTensor
+import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark cast against a peer measured in the same run.",
-        discussion: "Benchmarks: engine (tensor engine vs raw OpenBLAS sgemm).")
+        discussion: """
+            Benchmarks: engine (tensor engine vs raw OpenBLAS sgemm); models (whole-model \
+            inference vs llama.cpp on the same GGUF files, 2 threads; needs the reference venv \
+            from scripts/reference-venv.sh, found through CAST_REF_VENV or .venv-ref).
+            """)
 
-    @Argument(help: "Which benchmark: engine.") var name: String
+    @Argument(help: "Which benchmark: engine or models.") var name: String
     @Flag(help: "Print JSON instead of a table.") var json = false
+    @Option(name: .customLong("model"),
+            help: "models: a model to run (repeatable; default smollm2-135m, gemma3-270m, qwen2.5-0.5b).")
+    var models: [String] = []
+    @Option(name: .customLong("probe-rss"), help: .hidden) var probePath: String?
+    @Option(name: .customLong("probe-tokens"), help: .hidden) var probeTokens: String?
 
     func run() throws {
+        if let probePath {
+            // The child of `bench models` that measures peak memory around one fresh load.
+            let tokens = (probeTokens ?? "").split(separator: ",").compactMap { Int($0) }
+            let probe = try MemoryProbe.run(path: probePath, tokens: tokens)
+            print(String(decoding: try JSONEncoder().encode(probe), as: UTF8.self))
+            return
+        }
         let report: BenchReport
         switch name {
         case "engine": report = try EngineBenchmark.run()
-        default: throw ValidationError("unknown benchmark '\(name)'; known: engine")
+        case "models": report = try ModelBenchmark.run(models: models)
+        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models")
         }
         print(json ? try report.json() : report.table())
     }

@@ -19,6 +19,31 @@ import Testing
         #expect(Reference.maxAbsDiff(y, ref) < 1e-5)
     }
 
+    /// A single row takes the matrix-vector path; it must agree with the GEMM path's row
+    /// and with a double loop, with and without bias (bound 1e-4 on sums of 300 terms).
+    @Test func singleRowMatchesBatchedRows() throws {
+        let x = Tensor.randomNormal([3, 300], seed: 4)
+        let w = Tensor.randomNormal([70, 300], seed: 5)
+        let b = Tensor.randomNormal([70], seed: 6)
+        for bias in [nil, b] {
+            let all = try Linear.forward(x, weight: w, bias: bias)
+            for r in 0..<3 {
+                var row = Tensor(zeros: [1, 300])
+                row.mutableData.update(from: x.data + r * 300, count: 300)
+                let one = try Linear.forward(row, weight: w, bias: bias)
+                #expect(one.shape == [1, 70])
+                var ref = [Double]()
+                for o in 0..<70 {
+                    var s = Double(bias?.data[o] ?? 0)
+                    for i in 0..<300 { s += Double(row.data[i]) * Double(w.data[o * 300 + i]) }
+                    ref.append(s)
+                }
+                #expect(Reference.maxAbsDiff(one, ref) < 1e-4)
+                for o in 0..<70 { #expect(abs(one.data[o] - all.data[r * 70 + o]) < 1e-4) }
+            }
+        }
+    }
+
     /// Bound: relative error ≤ 1e-2 (float32 forward, h = 1e-2; the op is linear so the
     /// central difference is exact up to rounding).
     @Test func gradientCheck() throws {

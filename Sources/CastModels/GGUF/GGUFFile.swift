@@ -61,6 +61,18 @@ public final class GGUFFile: @unchecked Sendable {
         return tensors[i]
     }
 
+    /// Maps a tensor's data into memory in one call before it is read whole (a load).
+    public func prefetch(_ info: GGUFTensorInfo) {
+        bytes.populate(offset: info.fileOffset, length: info.byteCount)
+    }
+
+    /// Drops the resident pages of a tensor's data once it has been copied out (e.g.
+    /// dequantized), so a whole-model load does not hold the file and the copy at once.
+    /// The data stays readable: it is paged in from the file again if touched.
+    public func releasePages(of info: GGUFTensorInfo) {
+        bytes.releasePages(offset: info.fileOffset, length: info.byteCount)
+    }
+
     /// The raw (possibly quantized) bytes of a tensor; valid while this file object lives.
     public func rawData(_ info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: bytes.base + info.fileOffset, count: info.byteCount)

@@ -8,6 +8,8 @@ import Glibc
 final class GGUFBytes: @unchecked Sendable {
     let base: UnsafeRawPointer
     let count: Int
+    /// True for a file mapping, whose pages can be dropped and read again from the file.
+    let mapped: Bool
     private let release: () -> Void
 
     /// Maps `path` read-only.
@@ -27,6 +29,7 @@ final class GGUFBytes: @unchecked Sendable {
             let empty = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 64)
             base = UnsafeRawPointer(empty)
             count = 0
+            mapped = false
             release = { empty.deallocate() }
             return
         }
@@ -35,6 +38,7 @@ final class GGUFBytes: @unchecked Sendable {
         }
         base = UnsafeRawPointer(p)
         count = size
+        mapped = true
         release = { munmap(p, size) }
     }
 
@@ -44,7 +48,29 @@ final class GGUFBytes: @unchecked Sendable {
         bytes.withUnsafeBytes { if let src = $0.baseAddress { p.copyMemory(from: src, byteCount: bytes.count) } }
         base = UnsafeRawPointer(p)
         count = bytes.count
+        mapped = false
         release = { p.deallocate() }
+    }
+
+    /// Maps the pages of `[offset, offset + length)` of a file mapping in one call, instead
+    /// of one page fault per 4 KiB as a sequential read would take (MADV_POPULATE_READ,
+    /// Linux 5.14+; a no-op elsewhere).
+    func populate(offset: Int, length: Int) {
+        guard mapped, length > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / page * page, end = min(count, offset + length)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, 22)  // MADV_POPULATE_READ
+    }
+
+    /// Lets the kernel drop the resident pages wholly inside `[offset, offset + length)` of a
+    /// file mapping (they are read from the file again if touched). Nothing for owned copies.
+    func releasePages(offset: Int, length: Int) {
+        guard mapped, length > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset + page - 1) / page * page, end = (offset + length) / page * page
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
     }
 
     var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
