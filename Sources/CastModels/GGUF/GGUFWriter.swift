@@ -73,7 +73,7 @@ public struct GGUFWriter {
     }
 
     public func write(to url: URL) throws {
-        try Data(bytes()).write(to: url)
+        try Data(bytes()).write(to: url, options: .atomic)  // temp file + rename: no half-written adapter
     }
 
     private func pad(_ out: inout [UInt8]) {
