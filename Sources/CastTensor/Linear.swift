@@ -10,11 +10,6 @@ public enum Linear {
         if let bias {
             for r in 0..<rows { (yp + r * outFeatures).update(from: bias.data, count: outFeatures) }
         }
-        if rows == 1 {  // one token (decoding): a matrix-vector product
-            BLAS.sgemv(rows: outFeatures, cols: inFeatures, a: weight.data, lda: inFeatures,
-                       x: x.data, beta: bias == nil ? 0 : 1, y: yp)
-            return
-        }
         BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
                    a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
                    beta: bias == nil ? 0 : 1, c: yp, ldc: outFeatures)

@@ -13,26 +13,20 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
+        if m == 1 {
+            // One row (a decoding step): a matrix-vector product streams B once, where
+            // OpenBLAS 0.3.21's sgemm first packs a copy of it (3–4× slower on model weights).
+            // op(A)'s single row is strided by lda when A is transposed.
+            let (rows, columns) = transposeB ? (n, k) : (k, n)
+            cblas_sgemv(CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(rows), Int32(columns),
+                        alpha, b, Int32(ldb), a, Int32(transposeA ? lda : 1), beta, c, 1)
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
-    }
-
-    /// y[rows] = alpha · A[rows×cols] · x + beta · y, row-major A with leading dimension `lda`.
-    /// For a single input row this streams the matrix once, where OpenBLAS's sgemm would
-    /// first pack a copy of it (3–4× slower on model-sized weights).
-    @inlinable
-    public static func sgemv(rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                             x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
-        guard rows > 0 else { return }
-        if cols == 0 {
-            for i in 0..<rows { y[i] = beta == 0 ? 0 : beta * y[i] }
-            return
-        }
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(cols), alpha, a, Int32(lda),
-                    x, 1, beta, y, 1)
     }
 }
 
