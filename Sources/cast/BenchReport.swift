@@ -81,23 +81,8 @@ struct BenchReport: Codable {
 /// returns the fastest run of each in seconds.
 func fastestRuns(minSeconds: Double = 0.6, minRuns: Int = 3, ours: () throws -> Void,
                  peer: () throws -> Void) rethrows -> (ours: Double, peer: Double) {
-    try ours()
-    try peer()
-    var best = (ours: Double.infinity, peer: Double.infinity)
-    var total = 0.0
-    var runs = 0
-    func time(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
-    while total < minSeconds || runs < minRuns {
-        let a = try time(ours), b = try time(peer)
-        best = (min(best.ours, a), min(best.peer, b))
-        total += a + b
-        runs += 1
-    }
-    return best
+    try fastestTimings(minSeconds: minSeconds, minRuns: minRuns,
+                       ours: { try timed(ours) }, peer: { try timed(peer) })
 }
 
 /// Like `fastestRuns`, for bodies that time themselves (a peer in another process, or a run

@@ -25,19 +25,26 @@ enum EngineBenchmark {
         return report
     }
 
-    /// Raw sgemm GFLOP/s on an `m×k · k×n` product: the peer figure for composite rows.
-    static func rawSgemmGFLOPs(m: Int, n: Int, k: Int) -> Double {
+    /// A raw `cblas_sgemm` of `C[m×n] = A[m×k]·B[n×k]ᵀ` on its own buffers (the peer of every
+    /// row), and its FLOP count.
+    static func rawSgemm(m: Int, n: Int, k: Int) -> (run: () -> Void, flops: Double) {
         let a = Tensor.randomNormal([m, k], seed: 3), b = Tensor.randomNormal([n, k], seed: 4)
         var c = Tensor(zeros: [m, n])
         let cp = c.mutableData
-        var best = Double.infinity
-        for _ in 0..<8 {
-            let start = DispatchTime.now().uptimeNanoseconds
+        let run = {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a.data, Int32(k),
                         b.data, Int32(k), 0, cp, Int32(n))
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            withExtendedLifetime(c) {}
         }
-        return 2.0 * Double(m * n * k) / best / 1e9
+        return (run, 2.0 * Double(m * n * k))
+    }
+
+    /// A row of `flops` done by `ours`, beside the raw sgemm `peer`, timed alternately.
+    static func row(_ name: String, flops: Double, ours: () throws -> Void,
+                    peer: (run: () -> Void, flops: Double), peerName: String) throws -> BenchRow {
+        let seconds = try fastestRuns(ours: ours, peer: peer.run)
+        return BenchRow(name: name, value: flops / seconds.ours / 1e9, unit: "GFLOP/s, higher is better",
+                        peer: peerName, peerValue: peer.flops / seconds.peer / 1e9)
     }
 
     /// Causal attention forward + backward, T = 512, 9 query heads × 64, 3 kv heads
@@ -54,17 +61,11 @@ enum EngineBenchmark {
         // Forward: QKᵀ and P·V; backward: dP = dO·Vᵀ, dV = Pᵀ·dO, dQ = dS·K, dK = dSᵀ·Q.
         let visible = Double(t * (t + 1) / 2)
         let flops = visible * Double(heads * hd) * 2 * (2 + 4)
-        var best = Double.infinity
-        for _ in 0..<6 {
-            let start = DispatchTime.now().uptimeNanoseconds
+        return try row("attention fwd+bwd T=512 9x64 heads, 3 kv", flops: flops, ours: {
             try Attention.forward(q: q, k: k, v: v, config: config, into: &out, probabilities: &probabilities)
             try Attention.backward(dOut: dOut, q: q, k: k, v: v, probabilities: probabilities!, config: config,
                                    dq: &dq, dk: &dk, dv: &dv)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return BenchRow(name: "attention fwd+bwd T=512 9x64 heads, 3 kv", value: flops / best / 1e9,
-                        unit: "GFLOP/s, higher is better", peer: "raw sgemm 512x1536x576",
-                        peerValue: rawSgemmGFLOPs(m: t, n: 1536, k: 576))
+        }, peer: rawSgemm(m: t, n: 1536, k: 576), peerName: "raw sgemm 512x1536x576")
     }
 
     /// A whole SmolLM2-sized transformer block (d 576, ffn 1536, 9/3 heads), forward and
@@ -85,37 +86,21 @@ enum EngineBenchmark {
         let d = 576.0, kv = 192.0, ffn = 1536.0, tokenCount = Double(t)
         let gemm = 2 * tokenCount * (d * d * 2 + d * kv * 2 + d * ffn * 3)
         let attention = Double(t * (t + 1) / 2) * d * 2 * 2
-        let flops = 3 * (gemm + attention)
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let start = DispatchTime.now().uptimeNanoseconds
+        return try row("block fwd+bwd smollm2 size T=512", flops: 3 * (gemm + attention), ours: {
             try model.forward([tokens], pass: &pass, training: true)
             try model.backward(&pass, dLogits: nil, dHidden: dHidden, gradients: &gradients,
                                dEmbeddings: &noEmbeddingGradient)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        }
-        return BenchRow(name: "block fwd+bwd smollm2 size T=512", value: flops / best / 1e9,
-                        unit: "GFLOP/s, higher is better", peer: "raw sgemm 512x1536x576",
-                        peerValue: rawSgemmGFLOPs(m: t, n: 1536, k: 576))
+        }, peer: rawSgemm(m: t, n: 1536, k: 576), peerName: "raw sgemm 512x1536x576")
     }
 
-    /// y[T, out] = x[T, in]·Wᵀ through the engine vs the same call made directly.
+    /// y[T, out] = x[T, in]·Wᵀ through the engine vs the same product made directly.
     static func matmulRow(tokens: Int, _ shape: (model: String, layer: String, out: Int, in: Int)) throws -> BenchRow {
         let x = Tensor.randomNormal([tokens, shape.in], seed: 1)
         let w = Tensor.randomNormal([shape.out, shape.in], seed: 2)
         var y = Tensor(zeros: [tokens, shape.out])
-        var raw = Tensor(zeros: [tokens, shape.out])
-        let flops = 2.0 * Double(tokens * shape.in * shape.out)
-        let rawPointer = raw.mutableData
-        let seconds = try fastestRuns(ours: {
-            try Tensor.matmul(x, w, transposeB: true, accumulate: false, into: &y)
-        }, peer: {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(shape.out),
-                        Int32(shape.in), 1, x.data, Int32(shape.in), w.data, Int32(shape.in),
-                        0, rawPointer, Int32(shape.out))
-        })
-        return BenchRow(name: "matmul \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)",
-                        value: flops / seconds.ours / 1e9, unit: "GFLOP/s, higher is better",
-                        peer: "raw cblas_sgemm", peerValue: flops / seconds.peer / 1e9)
+        let peer = rawSgemm(m: tokens, n: shape.out, k: shape.in)
+        return try row("matmul \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)", flops: peer.flops,
+                       ours: { try Tensor.matmul(x, w, transposeB: true, accumulate: false, into: &y) },
+                       peer: peer, peerName: "raw cblas_sgemm")
     }
 }
