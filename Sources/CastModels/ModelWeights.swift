@@ -45,14 +45,7 @@ public struct ModelWeights: Sendable {
         var n = tokenEmbedding.count + (positionEmbedding?.count ?? 0) + finalNorm.count
             + (finalNormBias?.count ?? 0) + (output?.count ?? 0)
         for layer in layers {
-            let tensors: [Tensor?] = [
-                layer.attentionNorm, layer.attentionNormBias, layer.query, layer.key, layer.value,
-                layer.attentionOutput, layer.queryBias, layer.keyBias, layer.valueBias,
-                layer.attentionOutputBias, layer.queryNorm, layer.keyNorm, layer.postAttentionNorm,
-                layer.feedForwardNorm, layer.feedForwardNormBias, layer.gate, layer.up, layer.down,
-                layer.upBias, layer.downBias, layer.postFeedForwardNorm,
-            ]
-            n += tensors.reduce(0) { $0 + ($1?.count ?? 0) }
+            n += LayerGradients.fields.reduce(0) { $0 + ($1.weight(layer)?.count ?? 0) }
         }
         return n
     }

@@ -47,44 +47,7 @@ enum TinyModels {
     /// Random weights for `config`: norm weights 1 + N(0, 0.1), everything else N(0, 0.3),
     /// so that no gradient is vanishingly small.
     static func weights(for c: ModelConfig, seed: UInt64) -> ModelWeights {
-        var rng = SeededGenerator(seed: seed)
-        let t = c.traits, d = c.hiddenSize
-        func normal(_ shape: [Int]) -> Tensor { Tensor.randomNormal(shape, std: 0.3, using: &rng) }
-        func normWeight(_ n: Int) -> Tensor { Tensor.randomNormal([n], mean: 1, std: 0.1, using: &rng) }
-        func normal(_ shape: [Int], if present: Bool) -> Tensor? { present ? normal(shape) : nil }
-        func normWeight(_ n: Int, if present: Bool) -> Tensor? { present ? normWeight(n) : nil }
-        let layerNorm = t.norm == .layer
-        let layers = (0..<c.layerCount).map { _ in
-            LayerWeights(
-                attentionNorm: normWeight(d),
-                attentionNormBias: normal([d], if: layerNorm),
-                query: normal([c.queryWidth, d]),
-                key: normal([c.kvWidth, d]),
-                value: normal([c.kvWidth, d]),
-                attentionOutput: normal([d, c.queryWidth]),
-                queryBias: normal([c.queryWidth], if: t.qkvBias),
-                keyBias: normal([c.kvWidth], if: t.qkvBias),
-                valueBias: normal([c.kvWidth], if: t.qkvBias),
-                attentionOutputBias: normal([d], if: t.outputBias),
-                queryNorm: normWeight(c.headDim, if: t.qkNorm),
-                keyNorm: normWeight(c.headDim, if: t.qkNorm),
-                postAttentionNorm: normWeight(d, if: t.postNorms),
-                feedForwardNorm: normWeight(d),
-                feedForwardNormBias: normal([d], if: layerNorm),
-                gate: normal([c.intermediateSize, d], if: t.feedForward != .plainGELU),
-                up: normal([c.intermediateSize, d]),
-                down: normal([d, c.intermediateSize]),
-                upBias: normal([c.intermediateSize], if: t.outputBias),
-                downBias: normal([d], if: t.outputBias),
-                postFeedForwardNorm: normWeight(d, if: t.postNorms))
-        }
-        return ModelWeights(
-            tokenEmbedding: normal([c.vocabularySize, d]),
-            positionEmbedding: normal([c.contextLength, d], if: t.positions == .learned),
-            layers: layers,
-            finalNorm: normWeight(d),
-            finalNormBias: normal([d], if: layerNorm),
-            output: normal([c.vocabularySize, d], if: !c.tiedEmbeddings))
+        .random(c, std: 0.3, seed: seed)
     }
 
     static func model(_ architecture: Architecture, seed: UInt64 = 11) throws -> Transformer {
