@@ -48,17 +48,22 @@ public struct ModelGradients: Sendable {
     public var finalNorm, finalNormBias: Tensor?
     public var output: Tensor?
 
+    /// The model-level weights with their GGUF names (the layers' are in `LayerGradients.fields`).
+    static let fields: [(name: String, weight: @Sendable (ModelWeights) -> Tensor?,
+                         gradient: WritableKeyPath<ModelGradients, Tensor?> & Sendable)] = [
+        ("token_embd.weight", { $0.tokenEmbedding }, \.tokenEmbedding),
+        ("position_embd.weight", { $0.positionEmbedding }, \.positionEmbedding),
+        ("output_norm.weight", { $0.finalNorm }, \.finalNorm),
+        ("output_norm.bias", { $0.finalNormBias }, \.finalNormBias),
+        ("output.weight", { $0.output }, \.output),
+    ]
+
     /// Zero-filled buffers for every weight whose GGUF name `trainable` accepts.
     public init(for weights: ModelWeights, trainable: (String) -> Bool) {
         func buffer(_ name: String, _ tensor: Tensor?) -> Tensor? {
             guard let tensor, trainable(name) else { return nil }
             return Tensor(zeros: tensor.shape)
         }
-        tokenEmbedding = buffer("token_embd.weight", weights.tokenEmbedding)
-        positionEmbedding = buffer("position_embd.weight", weights.positionEmbedding)
-        finalNorm = buffer("output_norm.weight", weights.finalNorm)
-        finalNormBias = buffer("output_norm.bias", weights.finalNormBias)
-        output = buffer("output.weight", weights.output)
         layers = weights.layers.enumerated().map { index, layer in
             var g = LayerGradients()
             for field in LayerGradients.fields {
@@ -66,6 +71,7 @@ public struct ModelGradients: Sendable {
             }
             return g
         }
+        for field in Self.fields { self[keyPath: field.gradient] = buffer(field.name, field.weight(weights)) }
     }
 
     /// No trainable weights (gradients flow only to hidden states and adapters).
@@ -76,10 +82,7 @@ public struct ModelGradients: Sendable {
     /// Every allocated gradient with its GGUF name.
     public var named: [(name: String, gradient: Tensor)] {
         var out: [(String, Tensor)] = []
-        let top: [(String, Tensor?)] = [("token_embd.weight", tokenEmbedding), ("position_embd.weight", positionEmbedding),
-                                        ("output_norm.weight", finalNorm), ("output_norm.bias", finalNormBias),
-                                        ("output.weight", output)]
-        for (name, g) in top { if let g { out.append((name, g)) } }
+        for field in Self.fields { if let g = self[keyPath: field.gradient] { out.append((field.name, g)) } }
         for (index, layer) in layers.enumerated() {
             for field in LayerGradients.fields {
                 if let g = layer[keyPath: field.gradient] { out.append(("blk.\(index).\(field.suffix)", g)) }

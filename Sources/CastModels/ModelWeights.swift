@@ -42,8 +42,7 @@ public struct ModelWeights: Sendable {
 
     /// Total number of parameters (tied matrices counted once).
     public var parameterCount: Int {
-        var n = tokenEmbedding.count + (positionEmbedding?.count ?? 0) + finalNorm.count
-            + (finalNormBias?.count ?? 0) + (output?.count ?? 0)
+        var n = ModelGradients.fields.reduce(0) { $0 + ($1.weight(self)?.count ?? 0) }
         for layer in layers {
             n += LayerGradients.fields.reduce(0) { $0 + ($1.weight(layer)?.count ?? 0) }
         }
