@@ -24,7 +24,7 @@ public final class TensorStorage: @unchecked Sendable {
         let start = (Int(bitPattern: raw) + huge - 1) & ~(huge - 1)
         let end = (Int(bitPattern: raw) + bytes) & ~(huge - 1)
         if end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) {
-            _ = madvise(aligned, end - start, 14)  // MADV_HUGEPAGE
+            _ = madvise(aligned, end - start, MADV_HUGEPAGE)
         }
         #endif
     }
