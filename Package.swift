@@ -21,7 +21,9 @@ let package = Package(
                        providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CReadline", pkgConfig: "readline",
                        providers: [.apt(["libreadline-dev"])]),
-        .target(name: "CastTensor", dependencies: ["CBLAS"]),
+        // Our own C: the packed int8 weight kernels (AVX-512 with a portable fallback).
+        .target(name: "CKernels"),
+        .target(name: "CastTensor", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "CastModels", dependencies: [
             "CastTensor", .product(name: "Crypto", package: "swift-crypto"),
         ]),

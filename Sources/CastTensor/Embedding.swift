@@ -39,7 +39,7 @@ public enum Embedding {
         return (table.shape[0], table.shape[1])
     }
 
-    private static func leadingShape(_ ids: [Int32], _ idsShape: [Int]?, _ op: String) throws -> [Int] {
+    static func leadingShape(_ ids: [Int32], _ idsShape: [Int]?, _ op: String) throws -> [Int] {
         guard let idsShape else { return [ids.count] }
         guard idsShape.allSatisfy({ $0 >= 0 }), idsShape.reduce(1, *) == ids.count else {
             throw TensorError(op, "\(ids.count) ids cannot have shape \(idsShape)")
@@ -47,7 +47,7 @@ public enum Embedding {
         return idsShape
     }
 
-    private static func checkRange(_ ids: [Int32], vocab: Int, _ op: String) throws {
+    static func checkRange(_ ids: [Int32], vocab: Int, _ op: String) throws {
         for (position, id) in ids.enumerated() where id < 0 || Int(id) >= vocab {
             throw TensorError(op, "token id \(id) at position \(position) is outside the vocabulary of size \(vocab)")
         }

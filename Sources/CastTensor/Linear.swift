@@ -33,8 +33,15 @@ public enum Linear {
                        a: dy.data, lda: outFeatures, b: weight.data, ldb: inFeatures,
                        beta: 1, c: dx!.mutableData, ldc: inFeatures)
         }
+        try weightAndBiasBackward(dy: dy, x: x, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
+                                  dWeight: &dWeight, dBias: &dBias)
+    }
+
+    /// `dWeight += dyᵀ·x`, `dBias += Σ dy` (whichever is non-nil): neither needs the weight.
+    static func weightAndBiasBackward(dy: Tensor, x: Tensor, rows: Int, inFeatures: Int, outFeatures: Int,
+                                      dWeight: inout Tensor?, dBias: inout Tensor?) throws {
         if dWeight != nil {
-            try dWeight!.expectShape(weight.shape, "Linear.backward", "dWeight")
+            try dWeight!.expectShape([outFeatures, inFeatures], "Linear.backward", "dWeight")
             BLAS.sgemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
                        a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
                        beta: 1, c: dWeight!.mutableData, ldc: inFeatures)
@@ -53,16 +60,20 @@ public enum Linear {
     }
 
     private static func check(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?) throws -> (Int, Int, Int) {
-        guard weight.rank == 2 else {
-            throw TensorError("Linear", "weight must be [out, in], got \(weight.shape)")
+        try check(x, shape: weight.shape, bias)
+    }
+
+    static func check(_ x: Tensor, shape weightShape: [Int], _ bias: Tensor?) throws -> (Int, Int, Int) {
+        guard weightShape.count == 2 else {
+            throw TensorError("Linear", "weight must be [out, in], got \(weightShape)")
         }
-        let (outFeatures, inFeatures) = (weight.shape[0], weight.shape[1])
+        let (outFeatures, inFeatures) = (weightShape[0], weightShape[1])
         guard x.rank >= 1, inFeatures > 0, x.shape.last == inFeatures else {
-            throw TensorError.shapeMismatch("Linear", x.shape, weight.shape,
+            throw TensorError.shapeMismatch("Linear", x.shape, weightShape,
                                             "input's last dimension must equal weight's in-features")
         }
         if let bias, bias.shape != [outFeatures] {
-            throw TensorError.shapeMismatch("Linear", bias.shape, weight.shape, "bias must be [out]")
+            throw TensorError.shapeMismatch("Linear", bias.shape, weightShape, "bias must be [out]")
         }
         return (x.count / inFeatures, inFeatures, outFeatures)
     }

@@ -1,0 +1,54 @@
+#ifndef CAST_PACKED_MATRIX_H
+#define CAST_PACKED_MATRIX_H
+// A weight matrix W [rows, columns] (PyTorch/GGUF [out, in] layout) kept as 8-bit integers
+// with one scale and one offset per group of `group` columns of a row:
+//     W[n, k] = q[n, k] · scale[n, g] − offset[n, g],   g = k / group,
+// computed as one fused multiply-subtract, which is exactly how ggml dequantizes every
+// Q4/Q5/Q6/Q8 format (the product q · scale is exact in float32, so only the subtraction
+// rounds). Rows are stored in panels of 16 for the matrix-product kernel: panel p holds rows
+// 16p … 16p+15, group by group; a group is `group` columns × 16 rows of int8 (column-major,
+// so one 16-byte load is one column of the panel), then 16 float scales and 16 float offsets.
+#include <stddef.h>
+#include <stdint.h>
+
+enum { CAST_PANEL_ROWS = 16 };
+
+typedef struct {
+    const int8_t *data;  // 64-byte aligned, cast_packed_bytes(rows, columns, group) bytes
+    int rows;            // output features
+    int columns;         // input features, a multiple of group
+    int group;           // 16 or 32
+} CastPackedMatrix;
+
+static inline size_t cast_packed_group_bytes(int group) { return (size_t)group * CAST_PANEL_ROWS + 128; }
+static inline size_t cast_packed_panel_bytes(int columns, int group) {
+    return (size_t)(columns / group) * cast_packed_group_bytes(group);
+}
+static inline int cast_packed_panels(int rows) { return (rows + CAST_PANEL_ROWS - 1) / CAST_PANEL_ROWS; }
+static inline size_t cast_packed_bytes(int rows, int columns, int group) {
+    return (size_t)cast_packed_panels(rows) * cast_packed_panel_bytes(columns, group);
+}
+/// Byte offset of the group holding W[row, g·group …] (its int8 block; scales follow it).
+static inline size_t cast_packed_group_offset(int row, int g, int columns, int group) {
+    return (size_t)(row / CAST_PANEL_ROWS) * cast_packed_panel_bytes(columns, group)
+         + (size_t)g * cast_packed_group_bytes(group);
+}
+
+/// y[r, n] = Σ_k x[r, k] · W[n, k] for rows r < m and the rows n of panels
+/// [panel_begin, panel_end); with `accumulate`, adds to y instead of overwriting it.
+/// Each output is summed over k in order, whatever m or the panel range, so a row's
+/// result does not depend on the batch it is computed in.
+void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int m,
+                        float *y, long ldy, int panel_begin, int panel_end, int accumulate);
+
+/// out[(n − row_begin) · columns + k] = W[n, k] for n in [row_begin, row_end).
+void cast_packed_dequantize_rows(const CastPackedMatrix *w, int row_begin, int row_end, float *out);
+
+/// 1 when the AVX-512 kernel runs on this CPU, 0 when the portable one does.
+int cast_packed_uses_avx512(void);
+
+/// With a nonzero argument, use the portable kernel even where AVX-512 exists (tests
+/// compare the two); zero restores the default.
+void cast_packed_force_portable(int force);
+
+#endif

@@ -1,0 +1,137 @@
+#include "packed_matrix.h"
+#include <math.h>
+#include <string.h>
+
+// Rows of x per call of the tile kernel: 12 accumulators + the weight column fit in the
+// 32 vector registers with room to spare, and measured fastest on Zen 5 (14+ spills).
+enum { TILE_ROWS = 12 };
+
+static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) {
+    return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group)
+         + (size_t)g * cast_packed_group_bytes(w->group);
+}
+
+// MARK: portable kernel (same operation order as the vector one, so results match bit for bit)
+
+static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows,
+                          float *y, long ldy, int lanes, int accumulate) {
+    const int group = w->group, groups = w->columns / group;
+    for (int r = 0; r < rows; r++) {
+        for (int lane = 0; lane < lanes; lane++) {
+            float acc = accumulate ? y[r * ldy + lane] : 0.0f;
+            for (int g = 0; g < groups; g++) {
+                const int8_t *q = group_base(w, panel, g);
+                const float *scale = (const float *)(q + group * CAST_PANEL_ROWS), *offset = scale + CAST_PANEL_ROWS;
+                const float *xg = x + r * ldx + g * group;
+                for (int k = 0; k < group; k++) {
+                    float weight = fmaf((float)q[k * CAST_PANEL_ROWS + lane], scale[lane], -offset[lane]);
+                    acc = fmaf(xg[k], weight, acc);
+                }
+            }
+            y[r * ldy + lane] = acc;
+        }
+    }
+}
+
+// MARK: AVX-512 kernel
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define CAST_HAVE_AVX512_KERNEL 1
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+// One panel (16 outputs) × ROWS rows of x over all of k. Per column k: one 16-byte load of
+// the panel's weights, widen to float, one fused multiply-subtract to dequantize, then one
+// FMA per row with x[r, k] broadcast from memory.
+#define DEFINE_TILE(ROWS)                                                                          \
+AVX512 static void tile##ROWS(const CastPackedMatrix *w, int panel, const float *x, long ldx,      \
+                              float *y, long ldy, __mmask16 mask, int accumulate) {                 \
+    const int group = w->group, groups = w->columns / group;                                       \
+    __m512 acc[ROWS];                                                                              \
+    for (int r = 0; r < ROWS; r++)                                                                 \
+        acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();      \
+    const int8_t *q = group_base(w, panel, 0);                                                     \
+    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {                        \
+        const __m512 scale = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS));         \
+        const __m512 offset = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS) + 16);   \
+        const float *xg = x + g * group;                                                           \
+        for (int k = 0; k < group; k++) {                                                          \
+            __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));            \
+            __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));                       \
+            weight = _mm512_fmsub_ps(weight, scale, offset);                                       \
+            for (int r = 0; r < ROWS; r++)                                                         \
+                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(xg[r * ldx + k]), weight, acc[r]);         \
+        }                                                                                          \
+    }                                                                                              \
+    for (int r = 0; r < ROWS; r++) _mm512_mask_storeu_ps(y + r * ldy, mask, acc[r]);               \
+}
+DEFINE_TILE(1) DEFINE_TILE(2) DEFINE_TILE(3) DEFINE_TILE(4) DEFINE_TILE(5) DEFINE_TILE(6)
+DEFINE_TILE(7) DEFINE_TILE(8) DEFINE_TILE(9) DEFINE_TILE(10) DEFINE_TILE(11) DEFINE_TILE(12)
+
+typedef void (*TileKernel)(const CastPackedMatrix *, int, const float *, long, float *, long, __mmask16, int);
+static const TileKernel tiles[TILE_ROWS + 1] = {
+    0, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8, tile9, tile10, tile11, tile12,
+};
+#endif
+
+static int force_portable = 0;
+
+void cast_packed_force_portable(int force) { force_portable = force != 0; }
+
+int cast_packed_uses_avx512(void) {
+#ifdef CAST_HAVE_AVX512_KERNEL
+    static int cached = -1;
+    if (force_portable) return 0;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+              && __builtin_cpu_supports("avx512vl");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int m,
+                        float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
+    const int vector = cast_packed_uses_avx512();
+    // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every tile of
+    // rows of x passes over it; the rows' tile (12 × columns floats) stays in L1/L2.
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group);
+    int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
+    if (block < 1) block = 1;
+    for (int p0 = panel_begin; p0 < panel_end; p0 += block) {
+        int p1 = p0 + block < panel_end ? p0 + block : panel_end;
+        for (int r0 = 0; r0 < m; r0 += TILE_ROWS) {
+            int rows = m - r0 < TILE_ROWS ? m - r0 : TILE_ROWS;
+            for (int p = p0; p < p1; p++) {
+                int lanes = w->rows - p * CAST_PANEL_ROWS;
+                if (lanes > CAST_PANEL_ROWS) lanes = CAST_PANEL_ROWS;
+                const float *xr = x + (long)r0 * ldx;
+                float *yr = y + (long)r0 * ldy + (long)p * CAST_PANEL_ROWS;
+#ifdef CAST_HAVE_AVX512_KERNEL
+                if (vector) {
+                    tiles[rows](w, p, xr, ldx, yr, ldy, (__mmask16)((1u << lanes) - 1), accumulate);
+                    continue;
+                }
+#endif
+                (void)vector;
+                tile_portable(w, p, xr, ldx, rows, yr, ldy, lanes, accumulate);
+            }
+        }
+    }
+}
+
+void cast_packed_dequantize_rows(const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
+    const int group = w->group, groups = w->columns / group;
+    for (int n = row_begin; n < row_end; n++, out += w->columns) {
+        const int panel = n / CAST_PANEL_ROWS, lane = n % CAST_PANEL_ROWS;
+        for (int g = 0; g < groups; g++) {
+            const int8_t *q = group_base(w, panel, g);
+            const float *scale = (const float *)(q + group * CAST_PANEL_ROWS), *offset = scale + CAST_PANEL_ROWS;
+            for (int k = 0; k < group; k++)
+                out[g * group + k] = fmaf((float)q[k * CAST_PANEL_ROWS + lane], scale[lane], -offset[lane]);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import CKernels
+import Foundation
+
+/// A frozen weight matrix `[rows, columns]` (`[out, in]`) kept as 8-bit integers with a
+/// float32 scale and offset per group of 16 or 32 columns: `W[n, k] = q·scale − offset`,
+/// one rounding, exactly as ggml dequantizes its Q4/Q5/Q6/Q8 formats. Products read 1.25
+/// bytes per weight instead of 4 and need no repacking per call (the layout is the kernel's;
+/// see `packed_matrix.h`), so a quantized GGUF model runs on its own weights, bit for bit.
+public struct PackedMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    /// Columns sharing one scale and offset (16 or 32).
+    public let group: Int
+    @usableFromInline let storage: PackedStorage
+
+    /// Group sizes the layout supports.
+    public static let groupSizes = [16, 32]
+
+    /// An all-zero matrix to be filled with `setGroup`.
+    public init(rows: Int, columns: Int, group: Int) throws {
+        guard Self.groupSizes.contains(group) else {
+            throw TensorError("PackedMatrix", "group size must be 16 or 32, got \(group)")
+        }
+        guard rows > 0, columns > 0, columns % group == 0, rows <= Int(Int32.max), columns <= Int(Int32.max) else {
+            throw TensorError("PackedMatrix", "shape [\(rows), \(columns)] needs positive sizes with columns a multiple of \(group)")
+        }
+        self.rows = rows
+        self.columns = columns
+        self.group = group
+        storage = PackedStorage(byteCount: cast_packed_bytes(Int32(rows), Int32(columns), Int32(group)))
+    }
+
+    public var shape: [Int] { [rows, columns] }
+    public var count: Int { rows * columns }
+    /// Bytes of the packed data (panels padded to 16 rows).
+    public var byteCount: Int { storage.byteCount }
+
+    /// Sets the group of `group` weights `W[row, g·group ..< (g+1)·group] = q·scale − offset`.
+    @inlinable
+    public func setGroup(row: Int, group g: Int, values q: UnsafePointer<Int8>, scale: Float, offset: Float) {
+        let base = storage.pointer + cast_packed_group_offset(Int32(row), Int32(g), Int32(columns), Int32(group))
+        let lane = row % Int(CAST_PANEL_ROWS), panelRows = Int(CAST_PANEL_ROWS)
+        let bytes = base.assumingMemoryBound(to: Int8.self)
+        for k in 0..<group { bytes[k * panelRows + lane] = q[k] }
+        let floats = (base + group * panelRows).assumingMemoryBound(to: Float.self)
+        floats[lane] = scale
+        floats[panelRows + lane] = offset
+    }
+
+    /// The float32 matrix (exactly the values every product uses).
+    public func dequantized() -> Tensor {
+        var out = Tensor(uninitialized: [rows, columns])
+        dequantizeRows(0..<rows, into: out.mutableData)
+        return out
+    }
+
+    /// Rows `range` as floats into `destination` (`range.count · columns` floats).
+    public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        withDescriptor { w in
+            cast_packed_dequantize_rows(w, Int32(range.lowerBound), Int32(range.upperBound), destination)
+        }
+    }
+
+    /// `y[r] (+)= W·x[r]` for `m` rows of `x` (row stride `ldx`) into `y` (row stride `ldy`),
+    /// output rows split across cores by panels of 16.
+    public func multiply(_ x: UnsafePointer<Float>, ldx: Int, rows m: Int, into y: UnsafeMutablePointer<Float>,
+                         ldy: Int, accumulate: Bool) {
+        guard m > 0 else { return }
+        let panels = Int(cast_packed_panels(Int32(rows)))
+        // Enough panels per chunk that a thread's work dwarfs its start-up (~1 M multiply-adds).
+        let grain = max(1, (1 << 20) / max(1, m * columns * 16))
+        let xs = UncheckedSendable(x), ys = UncheckedSendable(y)
+        withDescriptor { w in
+            let wp = UncheckedSendable(w)
+            Parallel.forEach(panels, grain: grain) { range in
+                cast_packed_matmul(wp.value, xs.value, ldx, Int32(m), ys.value, ldy,
+                                   Int32(range.lowerBound), Int32(range.upperBound), accumulate ? 1 : 0)
+            }
+        }
+    }
+
+    /// Whether products run the AVX-512 kernel (else the portable one, same results).
+    public static var usesAVX512: Bool { cast_packed_uses_avx512() != 0 }
+
+    /// Runs `body` with the portable kernel forced (for tests comparing the two kernels).
+    public static func withPortableKernel<R>(_ body: () throws -> R) rethrows -> R {
+        cast_packed_force_portable(1)
+        defer { cast_packed_force_portable(0) }
+        return try body()
+    }
+
+    func withDescriptor<R>(_ body: (UnsafePointer<CastPackedMatrix>) throws -> R) rethrows -> R {
+        var descriptor = CastPackedMatrix(data: UnsafePointer(storage.pointer.assumingMemoryBound(to: Int8.self)),
+                                          rows: Int32(rows), columns: Int32(columns), group: Int32(group))
+        return try withUnsafePointer(to: &descriptor) { try body($0) }
+    }
+}
+
+/// 64-byte aligned, zero-initialised bytes owned by a `PackedMatrix`.
+public final class PackedStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 64))
+    }
+
+    deinit { pointer.deallocate() }
+}

@@ -1,0 +1,146 @@
+import Testing
+@testable import CastTensor
+
+/// The packed 8-bit weight kernels against float32 sgemm on the same (dequantized) values.
+@Suite struct PackedMatrixTests {
+    /// A random packed matrix: q anywhere in int8, positive scales, offsets of either sign.
+    static func random(rows: Int, columns: Int, group: Int, seed: UInt64) throws -> (PackedMatrix, [Int8], [Float], [Float]) {
+        var rng = SeededGenerator(seed: seed)
+        let matrix = try PackedMatrix(rows: rows, columns: columns, group: group)
+        let groups = columns / group
+        var q = [Int8](repeating: 0, count: rows * columns)
+        var scales = [Float](repeating: 0, count: rows * groups), offsets = scales
+        for i in q.indices { q[i] = Int8(truncatingIfNeeded: Int.random(in: -128...127, using: &rng)) }
+        for i in scales.indices {
+            scales[i] = Float.random(in: 0.0005...0.02, using: &rng)
+            offsets[i] = Float.random(in: -0.1...0.1, using: &rng)
+        }
+        q.withUnsafeBufferPointer { qp in
+            for n in 0..<rows {
+                for g in 0..<groups {
+                    matrix.setGroup(row: n, group: g, values: qp.baseAddress! + n * columns + g * group,
+                                    scale: scales[n * groups + g], offset: offsets[n * groups + g])
+                }
+            }
+        }
+        return (matrix, q, scales, offsets)
+    }
+
+    static let shapes: [(rows: Int, columns: Int, group: Int)] = [(37, 64, 32), (16, 32, 16), (100, 96, 16), (5, 160, 32)]
+
+    /// Dequantized values are q·scale − offset with one rounding (what ggml computes).
+    @Test func dequantizedIsOneFusedMultiplySubtract() throws {
+        for (i, s) in Self.shapes.enumerated() {
+            let (w, q, scales, offsets) = try Self.random(rows: s.rows, columns: s.columns, group: s.group, seed: UInt64(i))
+            let dense = w.dequantized()
+            #expect(dense.shape == [s.rows, s.columns])
+            let groups = s.columns / s.group
+            var mismatches = 0
+            for n in 0..<s.rows {
+                for k in 0..<s.columns {
+                    let g = n * groups + k / s.group
+                    let expected = (-offsets[g]).addingProduct(Float(q[n * s.columns + k]), scales[g])
+                    if dense.data[n * s.columns + k].bitPattern != expected.bitPattern { mismatches += 1 }
+                }
+            }
+            #expect(mismatches == 0, "shape \(s)")
+        }
+    }
+
+    /// Products agree with sgemm on the dequantized matrix for every row-tile remainder
+    /// (1…30 rows) and partial last panel (rows not a multiple of 16); bound 1e-4 on sums
+    /// of ≤160 terms of size ~1.
+    @Test func multiplyMatchesDenseSgemm() throws {
+        for (i, s) in Self.shapes.enumerated() {
+            let (w, _, _, _) = try Self.random(rows: s.rows, columns: s.columns, group: s.group, seed: 10 + UInt64(i))
+            let dense = w.dequantized()
+            for m in [1, 5, 12, 13, 30] {
+                let x = Tensor.randomNormal([m, s.columns], seed: UInt64(m))
+                let packed = try Linear.forward(x, weight: .packed(w))
+                let reference = try Linear.forward(x, weight: dense)
+                #expect(packed.shape == [m, s.rows])
+                #expect(TestMath.maxAbsDiff(packed, reference) <= 1e-4, "shape \(s), \(m) rows")
+            }
+        }
+    }
+
+    /// A row's result does not depend on the batch around it, the thread count, or the
+    /// kernel (AVX-512 or portable): bit for bit.
+    @Test func rowResultsAreIndependentOfBatchThreadsAndKernel() throws {
+        let (w, _, _, _) = try Self.random(rows: 70, columns: 96, group: 32, seed: 3)
+        let x = Tensor.randomNormal([25, 96], seed: 4)
+        let all = try Linear.forward(x, weight: .packed(w))
+        for r in [0, 11, 12, 24] {
+            let one = try Linear.forward(LayerTestSupport.row(x, r), weight: .packed(w))
+            #expect(Array(one.scalars) == Array(all.scalars[(r * 70)..<((r + 1) * 70)]), "row \(r)")
+        }
+        let saved = Parallel.threads
+        Parallel.threads = 1
+        let single = try Linear.forward(x, weight: .packed(w))
+        Parallel.threads = saved
+        #expect(single.scalars == all.scalars)
+        let portable = try PackedMatrix.withPortableKernel { try Linear.forward(x, weight: .packed(w)) }
+        #expect(portable.scalars == all.scalars)
+    }
+
+    /// Bias and leading dimensions behave as for a float32 weight.
+    @Test func biasAndLeadingDimensions() throws {
+        let (w, _, _, _) = try Self.random(rows: 20, columns: 64, group: 16, seed: 5)
+        let x = Tensor.randomNormal([2, 3, 64], seed: 6), b = Tensor.randomNormal([20], seed: 7)
+        let packed = try Linear.forward(x, weight: .packed(w), bias: b)
+        let reference = try Linear.forward(x, weight: w.dequantized(), bias: b)
+        #expect(packed.shape == [2, 3, 20])
+        #expect(TestMath.maxAbsDiff(packed, reference) <= 1e-4)
+    }
+
+    /// Backward through a packed weight: dx (slab-by-slab sgemm, slabs smaller than the
+    /// matrix here) and dWeight/dBias equal the float32 path's.
+    @Test func backwardMatchesDense() throws {
+        let (w, _, _, _) = try Self.random(rows: 300, columns: 4096, group: 32, seed: 8)
+        let x = Tensor.randomNormal([7, 4096], seed: 9), dy = Tensor.randomNormal([7, 300], seed: 10)
+        var dx: Tensor? = Tensor.randomNormal([7, 4096], seed: 11), dW: Tensor? = Tensor(zeros: [300, 4096])
+        var db: Tensor? = Tensor(zeros: [300])
+        var dxRef = dx, dWRef = dW, dbRef = db
+        try Linear.backward(dy: dy, x: x, weight: .packed(w), dx: &dx, dWeight: &dW, dBias: &db)
+        try Linear.backward(dy: dy, x: x, weight: w.dequantized(), dx: &dxRef, dWeight: &dWRef, dBias: &dbRef)
+        #expect(TestMath.maxAbsDiff(dx!, dxRef!) <= 1e-4)
+        #expect(dW!.scalars == dWRef!.scalars)
+        #expect(db!.scalars == dbRef!.scalars)
+    }
+
+    /// Embedding rows from a packed table are its dequantized rows, exactly.
+    @Test func embeddingGathersDequantizedRows() throws {
+        let (w, _, _, _) = try Self.random(rows: 50, columns: 32, group: 16, seed: 12)
+        let ids: [Int32] = [3, 49, 0, 3, 17]
+        let packed = try { var out = Tensor(); try Embedding.forward(ids: ids, idsShape: [5], table: .packed(w), into: &out); return out }()
+        let dense = try Embedding.forward(ids: ids, table: w.dequantized())
+        #expect(packed.shape == [5, 32])
+        #expect(packed.scalars == dense.scalars)
+        #expect(LayerTestSupport.throwsNaming(["token id 50", "position 1"]) {
+            var out = Tensor()
+            try Embedding.forward(ids: [1, 50], table: .packed(w), into: &out)
+        })
+    }
+
+    @Test func badShapesAreClearErrors() throws {
+        #expect(LayerTestSupport.throwsNaming(["group size must be 16 or 32", "24"]) {
+            _ = try PackedMatrix(rows: 4, columns: 48, group: 24)
+        })
+        #expect(LayerTestSupport.throwsNaming(["[4, 40]", "multiple of 32"]) {
+            _ = try PackedMatrix(rows: 4, columns: 40, group: 32)
+        })
+        let (w, _, _, _) = try Self.random(rows: 8, columns: 32, group: 32, seed: 13)
+        #expect(LayerTestSupport.throwsNaming(["Linear", "in-features"]) {
+            _ = try Linear.forward(Tensor(zeros: [2, 31]), weight: .packed(w))
+        })
+    }
+}
+
+enum TestMath {
+    static func maxAbsDiff(_ a: Tensor, _ b: Tensor) -> Float {
+        precondition(a.count == b.count)
+        var m: Float = 0
+        for i in 0..<a.count { m = max(m, abs(a.data[i] - b.data[i])) }
+        return m
+    }
+}
