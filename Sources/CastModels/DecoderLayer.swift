@@ -95,7 +95,7 @@ struct DecoderLayer {
     }
 
     /// `y = W·x + b`, plus the adapter attached to this projection, if any.
-    private func project(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ module: LinearModule,
+    private func project(_ x: Tensor, _ weight: WeightMatrix, _ bias: Tensor?, _ module: LinearModule,
                          _ saving: Bool, into y: inout Tensor) throws {
         try Linear.forward(x, weight: weight, bias: bias, into: &y)
         try adapters[module]?.forward(x, addingTo: &y, saving: saving)
@@ -237,7 +237,7 @@ struct DecoderLayer {
         t.dValue = try t.dValue!.reshaped([rows, config.kvWidth])
     }
 
-    private func projectBackward(_ dy: Tensor, _ x: Tensor, _ weight: Tensor, _ module: LinearModule,
+    private func projectBackward(_ dy: Tensor, _ x: Tensor, _ weight: WeightMatrix, _ module: LinearModule,
                                  dx: inout Tensor?, dWeight: inout Tensor?, dBias: inout Tensor?) throws {
         try Linear.backward(dy: dy, x: x, weight: weight, dx: &dx, dWeight: &dWeight, dBias: &dBias)
         try adapters[module]?.backward(dy: dy, x: x, dx: &dx)

@@ -1,10 +1,12 @@
 import CastTensor
 
-/// Reads a model's weights from a GGUF file by the standard llama.cpp tensor names,
-/// dequantizing to float32 and checking every shape against the config.
+/// Reads a model's weights from a GGUF file by the standard llama.cpp tensor names, checking
+/// every shape against the config. Quantized matrices stay 8-bit (`PackedMatrix`, the same
+/// values ggml dequantizes) unless `packQuantized` is false; everything else becomes float32.
 struct GGUFWeightLoader {
     let file: GGUFFile
     let config: ModelConfig
+    var packQuantized = true
 
     func load() throws -> ModelWeights {
         let c = config, t = c.traits
@@ -16,10 +18,10 @@ struct GGUFWeightLoader {
             let layer = LayerWeights(
                 attentionNorm: try tensor(p + "attn_norm.weight", [d]),
                 attentionNormBias: t.norm == .layer ? try tensor(p + "attn_norm.bias", [d]) : nil,
-                query: try qkv?.q ?? tensor(p + "attn_q.weight", [c.queryWidth, d]),
-                key: try qkv?.k ?? tensor(p + "attn_k.weight", [c.kvWidth, d]),
-                value: try qkv?.v ?? tensor(p + "attn_v.weight", [c.kvWidth, d]),
-                attentionOutput: try tensor(p + "attn_output.weight", [d, c.queryWidth]),
+                query: try qkv.map { .dense($0.q) } ?? matrix(p + "attn_q.weight", [c.queryWidth, d]),
+                key: try qkv.map { .dense($0.k) } ?? matrix(p + "attn_k.weight", [c.kvWidth, d]),
+                value: try qkv.map { .dense($0.v) } ?? matrix(p + "attn_v.weight", [c.kvWidth, d]),
+                attentionOutput: try matrix(p + "attn_output.weight", [d, c.queryWidth]),
                 queryBias: t.qkvBias ? try qkv?.qBias ?? tensor(p + "attn_q.bias", [c.queryWidth]) : nil,
                 keyBias: t.qkvBias ? try qkv?.kBias ?? tensor(p + "attn_k.bias", [c.kvWidth]) : nil,
                 valueBias: t.qkvBias ? try qkv?.vBias ?? tensor(p + "attn_v.bias", [c.kvWidth]) : nil,
@@ -29,29 +31,44 @@ struct GGUFWeightLoader {
                 postAttentionNorm: t.postNorms ? try tensor(p + "post_attention_norm.weight", [d]) : nil,
                 feedForwardNorm: try tensor(p + "ffn_norm.weight", [d]),
                 feedForwardNormBias: t.norm == .layer ? try tensor(p + "ffn_norm.bias", [d]) : nil,
-                gate: t.feedForward == .plainGELU ? nil : try tensor(p + "ffn_gate.weight", [c.intermediateSize, d]),
-                up: try tensor(p + "ffn_up.weight", [c.intermediateSize, d]),
-                down: try tensor(p + "ffn_down.weight", [d, c.intermediateSize]),
+                gate: t.feedForward == .plainGELU ? nil : try matrix(p + "ffn_gate.weight", [c.intermediateSize, d]),
+                up: try matrix(p + "ffn_up.weight", [c.intermediateSize, d]),
+                down: try matrix(p + "ffn_down.weight", [d, c.intermediateSize]),
                 upBias: t.outputBias ? try tensor(p + "ffn_up.bias", [c.intermediateSize]) : nil,
                 downBias: t.outputBias ? try tensor(p + "ffn_down.bias", [d]) : nil,
                 postFeedForwardNorm: t.postNorms ? try tensor(p + "post_ffw_norm.weight", [d]) : nil)
             layers.append(layer)
         }
         return ModelWeights(
-            tokenEmbedding: try tensor("token_embd.weight", [c.vocabularySize, d]),
+            tokenEmbedding: try matrix("token_embd.weight", [c.vocabularySize, d]),
             positionEmbedding: t.positions == .learned ? try tensor("position_embd.weight", [c.contextLength, d]) : nil,
             layers: layers,
             finalNorm: try tensor("output_norm.weight", [d]),
             finalNormBias: t.norm == .layer ? try tensor("output_norm.bias", [d]) : nil,
-            output: c.tiedEmbeddings ? nil : try tensor("output.weight", [c.vocabularySize, d]))
+            output: c.tiedEmbeddings ? nil : try matrix("output.weight", [c.vocabularySize, d]))
     }
 
-    private func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+    /// A linear weight or embedding table: packed when quantized (and packing is on).
+    private func matrix(_ name: String, _ shape: [Int]) throws -> WeightMatrix {
+        let info = try checkedInfo(name, shape)
+        if packQuantized, let packed = try file.packed(info) {
+            defer { file.releasePages(of: info) }
+            return .packed(packed)
+        }
+        return .dense(try tensor(name, shape))
+    }
+
+    private func checkedInfo(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
         guard file.contains(tensor: name) else { throw ModelError.missingTensor(file.path, name) }
         let info = try file.tensorInfo(name)
         guard info.shape == shape else {
             throw ModelError.tensorShape(file.path, name, expected: shape, actual: info.shape)
         }
+        return info
+    }
+
+    private func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+        let info = try checkedInfo(name, shape)
         file.prefetch(info)
         defer { file.releasePages(of: info) }  // peak memory: the fp32 copy, not both
         return try file.dequantize(info)

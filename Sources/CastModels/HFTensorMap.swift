@@ -77,7 +77,7 @@ enum HFTensorMap {
         var list = config.architecture == .gpt2 ? gpt2Entries(config, prefix) : decoderEntries(config, prefix)
         if !config.tiedEmbeddings {
             list.append(HFTensorEntry(name: lmHead, shape: [config.vocabularySize, config.hiddenSize],
-                                      store: { $0.output = $1 }, read: { try required($0.output, lmHead) }))
+                                      store: { $0.output = .dense($1) }, read: { try required($0.output?.tensor, lmHead) }))
         }
         return list
     }
@@ -97,6 +97,24 @@ enum HFTensorMap {
                               _ transform: HFTransform = .identity) -> HFTensorEntry {
         HFTensorEntry(name: name, shape: shape, store: { $0[keyPath: path] = try transform.load($1) },
                       read: { try transform.export(required($0[keyPath: path], name)) })
+    }
+
+    private static func model(_ name: String, _ shape: [Int], _ path: WritableKeyPath<ModelWeights, WeightMatrix>,
+                              _ transform: HFTransform = .identity) -> HFTensorEntry {
+        HFTensorEntry(name: name, shape: shape, store: { $0[keyPath: path] = .dense(try transform.load($1)) },
+                      read: { try transform.export($0[keyPath: path].tensor) })
+    }
+
+    private static func layer(_ index: Int, _ name: String, _ shape: [Int], _ path: WritableKeyPath<LayerWeights, WeightMatrix>,
+                              _ transform: HFTransform = .identity) -> HFTensorEntry {
+        HFTensorEntry(name: name, shape: shape, store: { $0.layers[index][keyPath: path] = .dense(try transform.load($1)) },
+                      read: { try transform.export($0.layers[index][keyPath: path].tensor) })
+    }
+
+    private static func layer(_ index: Int, _ name: String, _ shape: [Int], _ path: WritableKeyPath<LayerWeights, WeightMatrix?>,
+                              _ transform: HFTransform = .identity) -> HFTensorEntry {
+        HFTensorEntry(name: name, shape: shape, store: { $0.layers[index][keyPath: path] = .dense(try transform.load($1)) },
+                      read: { try transform.export(required($0.layers[index][keyPath: path]?.tensor, name)) })
     }
 
     private static func layer(_ index: Int, _ name: String, _ shape: [Int], _ path: WritableKeyPath<LayerWeights, Tensor>,
@@ -193,19 +211,19 @@ enum HFTensorMap {
     private static func fusedQKV(_ i: Int, _ name: String, _ shape: [Int], _ c: ModelConfig, bias: Bool) -> HFTensorEntry {
         let widths = [c.queryWidth, c.kvWidth, c.kvWidth]
         let paths: [WritableKeyPath<LayerWeights, Tensor?>] = [\.queryBias, \.keyBias, \.valueBias]
-        let weightPaths: [WritableKeyPath<LayerWeights, Tensor>] = [\.query, \.key, \.value]
+        let weightPaths: [WritableKeyPath<LayerWeights, WeightMatrix>] = [\.query, \.key, \.value]
         return HFTensorEntry(name: name, shape: shape, store: { weights, hf in
             // Rows of the transposed weight (or elements of the bias) are q, then k, then v.
             let rows = bias ? hf : try hf.transposed()
             var start = 0
             for part in 0..<3 {
                 let piece = try rows.sliced(axis: 0, start..<start + widths[part])
-                if bias { weights.layers[i][keyPath: paths[part]] = piece } else { weights.layers[i][keyPath: weightPaths[part]] = piece }
+                if bias { weights.layers[i][keyPath: paths[part]] = piece } else { weights.layers[i][keyPath: weightPaths[part]] = .dense(piece) }
                 start += widths[part]
             }
         }, read: { weights in
             let l = weights.layers[i]
-            let parts = try bias ? paths.map { try required(l[keyPath: $0], name) } : weightPaths.map { l[keyPath: $0] }
+            let parts = try bias ? paths.map { try required(l[keyPath: $0], name) } : weightPaths.map { l[keyPath: $0].tensor }
             let fused = try concatenateRows(parts)
             return bias ? fused : try fused.transposed()
         })

@@ -95,9 +95,9 @@ struct HFWeightLoader {
 
     /// Weights with empty tensors, filled in entry by entry.
     static func skeleton(_ c: ModelConfig) -> ModelWeights {
-        let empty = Tensor()
-        let layer = LayerWeights(attentionNorm: empty, query: empty, key: empty, value: empty,
-                                 attentionOutput: empty, feedForwardNorm: empty, up: empty, down: empty)
-        return ModelWeights(tokenEmbedding: empty, layers: Array(repeating: layer, count: c.layerCount), finalNorm: empty)
+        let empty = Tensor(), none = WeightMatrix.dense(empty)
+        let layer = LayerWeights(attentionNorm: empty, query: none, key: none, value: none,
+                                 attentionOutput: none, feedForwardNorm: empty, up: none, down: none)
+        return ModelWeights(tokenEmbedding: none, layers: Array(repeating: layer, count: c.layerCount), finalNorm: empty)
     }
 }

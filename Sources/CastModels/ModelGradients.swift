@@ -1,5 +1,8 @@
 import CastTensor
 
+/// A norm weight or bias in the weight tables (which list matrices and vectors alike).
+@Sendable func floatWeight(_ t: Tensor?) -> WeightMatrix? { t.map { .dense($0) } }
+
 /// Gradient buffers for the weights of one layer; nil = that weight is frozen.
 public struct LayerGradients: Sendable {
     public var attentionNorm, attentionNormBias: Tensor?
@@ -13,29 +16,29 @@ public struct LayerGradients: Sendable {
     public init() {}
 
     /// Each weight of a layer with its GGUF name suffix, for selecting and naming gradients.
-    static let fields: [(suffix: String, weight: @Sendable (LayerWeights) -> Tensor?,
+    static let fields: [(suffix: String, weight: @Sendable (LayerWeights) -> WeightMatrix?,
                          gradient: WritableKeyPath<LayerGradients, Tensor?> & Sendable)] = [
-        ("attn_norm.weight", { $0.attentionNorm }, \.attentionNorm),
-        ("attn_norm.bias", { $0.attentionNormBias }, \.attentionNormBias),
+        ("attn_norm.weight", { floatWeight($0.attentionNorm) }, \.attentionNorm),
+        ("attn_norm.bias", { floatWeight($0.attentionNormBias) }, \.attentionNormBias),
         ("attn_q.weight", { $0.query }, \.query),
         ("attn_k.weight", { $0.key }, \.key),
         ("attn_v.weight", { $0.value }, \.value),
         ("attn_output.weight", { $0.attentionOutput }, \.attentionOutput),
-        ("attn_q.bias", { $0.queryBias }, \.queryBias),
-        ("attn_k.bias", { $0.keyBias }, \.keyBias),
-        ("attn_v.bias", { $0.valueBias }, \.valueBias),
-        ("attn_output.bias", { $0.attentionOutputBias }, \.attentionOutputBias),
-        ("attn_q_norm.weight", { $0.queryNorm }, \.queryNorm),
-        ("attn_k_norm.weight", { $0.keyNorm }, \.keyNorm),
-        ("post_attention_norm.weight", { $0.postAttentionNorm }, \.postAttentionNorm),
-        ("ffn_norm.weight", { $0.feedForwardNorm }, \.feedForwardNorm),
-        ("ffn_norm.bias", { $0.feedForwardNormBias }, \.feedForwardNormBias),
+        ("attn_q.bias", { floatWeight($0.queryBias) }, \.queryBias),
+        ("attn_k.bias", { floatWeight($0.keyBias) }, \.keyBias),
+        ("attn_v.bias", { floatWeight($0.valueBias) }, \.valueBias),
+        ("attn_output.bias", { floatWeight($0.attentionOutputBias) }, \.attentionOutputBias),
+        ("attn_q_norm.weight", { floatWeight($0.queryNorm) }, \.queryNorm),
+        ("attn_k_norm.weight", { floatWeight($0.keyNorm) }, \.keyNorm),
+        ("post_attention_norm.weight", { floatWeight($0.postAttentionNorm) }, \.postAttentionNorm),
+        ("ffn_norm.weight", { floatWeight($0.feedForwardNorm) }, \.feedForwardNorm),
+        ("ffn_norm.bias", { floatWeight($0.feedForwardNormBias) }, \.feedForwardNormBias),
         ("ffn_gate.weight", { $0.gate }, \.gate),
         ("ffn_up.weight", { $0.up }, \.up),
         ("ffn_down.weight", { $0.down }, \.down),
-        ("ffn_up.bias", { $0.upBias }, \.upBias),
-        ("ffn_down.bias", { $0.downBias }, \.downBias),
-        ("post_ffw_norm.weight", { $0.postFeedForwardNorm }, \.postFeedForwardNorm),
+        ("ffn_up.bias", { floatWeight($0.upBias) }, \.upBias),
+        ("ffn_down.bias", { floatWeight($0.downBias) }, \.downBias),
+        ("post_ffw_norm.weight", { floatWeight($0.postFeedForwardNorm) }, \.postFeedForwardNorm),
     ]
 }
 
@@ -49,20 +52,20 @@ public struct ModelGradients: Sendable {
     public var output: Tensor?
 
     /// The model-level weights with their GGUF names (the layers' are in `LayerGradients.fields`).
-    static let fields: [(name: String, weight: @Sendable (ModelWeights) -> Tensor?,
+    static let fields: [(name: String, weight: @Sendable (ModelWeights) -> WeightMatrix?,
                          gradient: WritableKeyPath<ModelGradients, Tensor?> & Sendable)] = [
         ("token_embd.weight", { $0.tokenEmbedding }, \.tokenEmbedding),
-        ("position_embd.weight", { $0.positionEmbedding }, \.positionEmbedding),
-        ("output_norm.weight", { $0.finalNorm }, \.finalNorm),
-        ("output_norm.bias", { $0.finalNormBias }, \.finalNormBias),
+        ("position_embd.weight", { floatWeight($0.positionEmbedding) }, \.positionEmbedding),
+        ("output_norm.weight", { floatWeight($0.finalNorm) }, \.finalNorm),
+        ("output_norm.bias", { floatWeight($0.finalNormBias) }, \.finalNormBias),
         ("output.weight", { $0.output }, \.output),
     ]
 
     /// Zero-filled buffers for every weight whose GGUF name `trainable` accepts.
     public init(for weights: ModelWeights, trainable: (String) -> Bool) {
-        func buffer(_ name: String, _ tensor: Tensor?) -> Tensor? {
-            guard let tensor, trainable(name) else { return nil }
-            return Tensor(zeros: tensor.shape)
+        func buffer(_ name: String, _ weight: WeightMatrix?) -> Tensor? {
+            guard let weight, trainable(name) else { return nil }
+            return Tensor(zeros: weight.shape)
         }
         layers = weights.layers.enumerated().map { index, layer in
             var g = LayerGradients()

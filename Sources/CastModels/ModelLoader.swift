@@ -1,26 +1,39 @@
 import CastTensor
 import Foundation
 
+/// How a GGUF file's quantized matrices are held in memory.
+public enum QuantizedWeights: String, Sendable, CaseIterable {
+    /// 8-bit integers with a scale and offset per group (`PackedMatrix`): the file's exact
+    /// values at ~1.25 bytes each; products run cast's own kernel. Frozen.
+    case packed
+    /// Dequantized float32 `Tensor`s (4 bytes each; products on OpenBLAS sgemm), e.g. to
+    /// edit or train the base weights themselves.
+    case float32
+}
+
 extension Transformer {
     /// Loads a model by registry name (fetching it when missing), by the path of a `.gguf`
     /// file, or by the path of an HF folder (`config.json` + `*.safetensors`).
     public static func load(_ nameOrPath: String, fetchIfMissing: Bool = true,
+                            quantized: QuantizedWeights = .packed,
                             progress: FetchProgressHandler? = nil) throws -> Transformer {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDirectory) {
             if isDirectory.boolValue { return try loadHuggingFace(folder: URL(fileURLWithPath: nameOrPath)) }
-            return try loadGGUF(path: nameOrPath)
+            return try loadGGUF(path: nameOrPath, quantized: quantized)
         }
         if nameOrPath.hasSuffix(".gguf") || nameOrPath.contains("/") {
             throw ModelError.invalidInput("\(nameOrPath): no such file or folder")
         }
         let path = try ModelStore.path(for: nameOrPath, fetchIfMissing: fetchIfMissing, progress: progress)
-        return try loadGGUF(path: path.path, name: nameOrPath)
+        return try loadGGUF(path: path.path, name: nameOrPath, quantized: quantized)
     }
 
-    /// Loads a GGUF model file: config from its metadata, weights dequantized to float32,
-    /// the tokenizer from its `tokenizer.ggml.*` keys.
-    public static func loadGGUF(path: String, name: String? = nil) throws -> Transformer {
+    /// Loads a GGUF model file: config from its metadata, quantized matrices packed (or
+    /// dequantized to float32, see `QuantizedWeights`), other weights float32, the tokenizer
+    /// from its `tokenizer.ggml.*` keys.
+    public static func loadGGUF(path: String, name: String? = nil,
+                                quantized: QuantizedWeights = .packed) throws -> Transformer {
         let file = try GGUFFile(path: path)
         let reader = try GGUFConfigReader(file)
         let config: ModelConfig
@@ -31,7 +44,7 @@ extension Transformer {
         case "gpt2": config = try GPT2.config(reader)
         default: throw ModelError.unsupportedArchitecture(path, reader.prefix)
         }
-        let weights = try GGUFWeightLoader(file: file, config: config).load()
+        let weights = try GGUFWeightLoader(file: file, config: config, packQuantized: quantized == .packed).load()
         let tokenizer = try Tokenizer(gguf: file)
         let displayName = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         return try Transformer(name: displayName, config: config, weights: weights, tokenizer: tokenizer)

@@ -6,7 +6,7 @@ extension ModelWeights {
     public static func random(_ config: ModelConfig, std: Float = 0.02, seed: UInt64) -> ModelWeights {
         var rng = SeededGenerator(seed: seed)
         let c = config, t = config.traits, d = c.hiddenSize
-        func matrix(_ rows: Int, _ columns: Int) -> Tensor { .randomNormal([rows, columns], std: std, using: &rng) }
+        func matrix(_ rows: Int, _ columns: Int) -> WeightMatrix { .dense(.randomNormal([rows, columns], std: std, using: &rng)) }
         func vector(_ n: Int) -> Tensor { .randomNormal([n], std: std, using: &rng) }
         func norm(_ n: Int) -> Tensor { .randomNormal([n], mean: 1, std: 0.1, using: &rng) }
         let layers = (0..<c.layerCount).map { _ in
@@ -26,7 +26,7 @@ extension ModelWeights {
         }
         return ModelWeights(
             tokenEmbedding: matrix(c.vocabularySize, d),
-            positionEmbedding: t.positions == .learned ? matrix(c.contextLength, d) : nil,
+            positionEmbedding: t.positions == .learned ? matrix(c.contextLength, d).tensor : nil,
             layers: layers, finalNorm: norm(d), finalNormBias: t.norm == .layer ? vector(d) : nil,
             output: c.tiedEmbeddings ? nil : matrix(c.vocabularySize, d))
     }
