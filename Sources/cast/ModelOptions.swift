@@ -8,6 +8,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Registry name (see `cast models`) or path of a .gguf file.")
     var model = "smollm2-135m"
 
+    @Option(help: "How to hold a GGUF file's quantized matrices: packed (8-bit, the file's exact values, fast) or float32 (dequantized, editable).")
+    var weights: QuantizedWeights = .packed
+
     /// The GGUF file for `model`, fetched if it is a registry name not yet cached.
     func ggufPath() throws -> String {
         if FileManager.default.fileExists(atPath: model) { return model }
@@ -25,12 +28,12 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// The whole model (weights dequantized to float32) and how long loading took.
+    /// The whole model and how long loading took.
     func load() throws -> (model: Transformer, seconds: Double) {
         let path = try ggufPath()
         let start = Date()
         let name = FileManager.default.fileExists(atPath: model) ? nil : model
-        let transformer = try Transformer.loadGGUF(path: path, name: name)
+        let transformer = try Transformer.loadGGUF(path: path, name: name, quantized: weights)
         return (transformer, Date().timeIntervalSince(start))
     }
 
@@ -72,3 +75,5 @@ func speedSummary(_ timing: GenerationTiming) -> String {
     String(format: "%d prompt tokens, prefill %.1f tok/s; %d generated, decode %.1f tok/s",
            timing.promptTokens, timing.prefillTokensPerSecond, timing.generatedTokens, timing.decodeTokensPerSecond)
 }
+
+extension QuantizedWeights: ExpressibleByArgument {}
