@@ -2,9 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-// Rows of x per call of the tile kernel: 12 accumulators + the weight column fit in the
-// 32 vector registers with room to spare, and measured fastest on Zen 5 (14+ spills).
-enum { TILE_ROWS = 12 };
+enum { TILE_ROWS = CAST_TILE_ROWS };
 
 static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) {
     return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group)

@@ -18,6 +18,8 @@ struct DecoderLayer {
     let weights: LayerWeights
     let rope: RoPE.Table?
     let adapters: [LinearModule: LinearAdapter]
+    /// Arithmetic of products with packed weights in passes that save nothing for backward.
+    let arithmetic: PackedArithmetic
 
     var traits: ArchitectureTraits { config.traits }
 
@@ -97,7 +99,7 @@ struct DecoderLayer {
     /// `y = W·x + b`, plus the adapter attached to this projection, if any.
     private func project(_ x: Tensor, _ weight: WeightMatrix, _ bias: Tensor?, _ module: LinearModule,
                          _ saving: Bool, into y: inout Tensor) throws {
-        try Linear.forward(x, weight: weight, bias: bias, into: &y)
+        try Linear.forward(x, weight: weight, bias: bias, arithmetic: saving ? .float32 : arithmetic, into: &y)
         try adapters[module]?.forward(x, addingTo: &y, saving: saving)
     }
 

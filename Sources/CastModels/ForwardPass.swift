@@ -55,7 +55,7 @@ extension Transformer {
                                      saved: &pass.layers[training ? index : 0], into: &pass.inputs[index + 1])
         }
         try finalNorm(pass.inputs[layerCount], into: &pass.hidden, mean: &pass.finalMean, rstd: &pass.finalRstd)
-        try project(pass.hidden, into: &pass.logits)
+        try project(pass.hidden, training: training, into: &pass.logits)
     }
 
     /// Backpropagates from the gradient of the logits and/or of the final hidden states

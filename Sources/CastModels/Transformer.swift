@@ -11,6 +11,9 @@ public final class Transformer {
     public var tokenizer: Tokenizer?
     /// Adapters (LoRA, CAST) on the layers' projections, applied in every forward pass.
     public var adapters: [AdapterSlot: LinearAdapter] = [:]
+    /// Arithmetic of inference products with packed weights: `.float32` (exact, default) or
+    /// `.int8` (llama.cpp's precision, ~3× faster). Training passes are always exact.
+    public var arithmetic: PackedArithmetic = .float32
     /// RoPE tables by base (Gemma 3 has two); nil for learned positions.
     let ropeTables: [Float: RoPE.Table]
     /// Buffers of the inference forward pass, reused across calls; the lock makes concurrent
@@ -43,7 +46,8 @@ public final class Transformer {
             if let adapter = adapters[AdapterSlot(layer: index, module: module)] { attached[module] = adapter }
         }
         return DecoderLayer(index: index, config: config, weights: weights.layers[index],
-                            rope: ropeTables[config.ropeBase(ofLayer: index)], adapters: attached)
+                            rope: ropeTables[config.ropeBase(ofLayer: index)], adapters: attached,
+                            arithmetic: arithmetic)
     }
 
     // MARK: embeddings
@@ -77,8 +81,9 @@ public final class Transformer {
     // MARK: output head
 
     /// `logits = W_out·h` (with the model's softcap, if any) for every row of `hidden`.
-    func project(_ hidden: Tensor, into logits: inout Tensor) throws {
-        try Linear.forward(hidden, weight: weights.outputProjection, into: &logits)
+    func project(_ hidden: Tensor, training: Bool = false, into logits: inout Tensor) throws {
+        try Linear.forward(hidden, weight: weights.outputProjection, arithmetic: training ? .float32 : arithmetic,
+                           into: &logits)
         if let cap = config.finalLogitSoftcap {
             let p = logits.mutableData
             for i in 0..<logits.count { p[i] = cap * Foundation.tanh(p[i] / cap) }

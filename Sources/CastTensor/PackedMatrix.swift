@@ -64,23 +64,41 @@ public struct PackedMatrix: @unchecked Sendable {
     /// `y[r] (+)= W·x[r]` for `m` rows of `x` (row stride `ldx`) into `y` (row stride `ldy`),
     /// output rows split across cores by panels of 16.
     public func multiply(_ x: UnsafePointer<Float>, ldx: Int, rows m: Int, into y: UnsafeMutablePointer<Float>,
-                         ldy: Int, accumulate: Bool) {
+                         ldy: Int, accumulate: Bool, arithmetic: PackedArithmetic = .float32) {
         guard m > 0 else { return }
         let panels = Int(cast_packed_panels(Int32(rows)))
         // Enough panels per chunk that a thread's work dwarfs its start-up (~1 M multiply-adds).
         let grain = max(1, (1 << 20) / max(1, m * columns * 16))
-        let xs = UncheckedSendable(x), ys = UncheckedSendable(y)
+        let ys = UncheckedSendable(y), flag: Int32 = accumulate ? 1 : 0
         withDescriptor { w in
             let wp = UncheckedSendable(w)
-            Parallel.forEach(panels, grain: grain) { range in
-                cast_packed_matmul(wp.value, xs.value, ldx, Int32(m), ys.value, ldy,
-                                   Int32(range.lowerBound), Int32(range.upperBound), accumulate ? 1 : 0)
+            switch arithmetic {
+            case .float32:
+                let xs = UncheckedSendable(x)
+                Parallel.forEach(panels, grain: grain) { range in
+                    cast_packed_matmul(wp.value, xs.value, ldx, Int32(m), ys.value, ldy,
+                                       Int32(range.lowerBound), Int32(range.upperBound), flag)
+                }
+            case .int8:
+                // Rows are quantized once, then shared by the threads.
+                let bytes = cast_int8_rows_bytes(Int32(m), Int32(columns), Int32(group))
+                let quantized = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                defer { quantized.deallocate() }
+                cast_int8_quantize_rows(x, ldx, Int32(m), Int32(columns), Int32(group), quantized)
+                let xs = UncheckedSendable(UnsafeRawPointer(quantized))
+                Parallel.forEach(panels, grain: grain) { range in
+                    cast_packed_matmul_int8(wp.value, xs.value, Int32(m), ys.value, ldy,
+                                            Int32(range.lowerBound), Int32(range.upperBound), flag)
+                }
             }
         }
     }
 
     /// Whether products run the AVX-512 kernel (else the portable one, same results).
     public static var usesAVX512: Bool { cast_packed_uses_avx512() != 0 }
+
+    /// Whether int8 products run the AVX-512 VNNI kernel (else the portable one, same results).
+    public static var usesVNNI: Bool { cast_packed_uses_vnni() != 0 }
 
     /// Runs `body` with the portable kernel forced (for tests comparing the two kernels).
     public static func withPortableKernel<R>(_ body: () throws -> R) rethrows -> R {
@@ -94,6 +112,16 @@ public struct PackedMatrix: @unchecked Sendable {
                                           rows: Int32(rows), columns: Int32(columns), group: Int32(group))
         return try withUnsafePointer(to: &descriptor) { try body($0) }
     }
+}
+
+/// How a product with a packed matrix treats its float32 input.
+public enum PackedArithmetic: String, Sendable, CaseIterable {
+    /// Exact: the dequantized weights times the float32 input (the default everywhere).
+    case float32
+    /// The input rounded to 8 bits per row and group of columns (max|x|/127 steps) and
+    /// integer dot products, as llama.cpp computes: about 3× faster on AVX-512 VNNI, with
+    /// logits within ~1 of the exact ones. For inference only; training stays exact.
+    case int8
 }
 
 /// 64-byte aligned, zero-initialised bytes owned by a `PackedMatrix`.

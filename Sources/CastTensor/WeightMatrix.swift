@@ -32,7 +32,9 @@ public enum WeightMatrix: Sendable {
 }
 
 extension Linear {
-    public static func forward(_ x: Tensor, weight: WeightMatrix, bias: Tensor? = nil, into y: inout Tensor) throws {
+    /// `arithmetic` applies to packed weights (a float32 weight is always exact).
+    public static func forward(_ x: Tensor, weight: WeightMatrix, bias: Tensor? = nil,
+                               arithmetic: PackedArithmetic = .float32, into y: inout Tensor) throws {
         switch weight {
         case .dense(let w):
             try forward(x, weight: w, bias: bias, into: &y)
@@ -43,13 +45,15 @@ extension Linear {
             if let bias {
                 for r in 0..<rows { (yp + r * outFeatures).update(from: bias.data, count: outFeatures) }
             }
-            w.multiply(x.data, ldx: inFeatures, rows: rows, into: yp, ldy: outFeatures, accumulate: bias != nil)
+            w.multiply(x.data, ldx: inFeatures, rows: rows, into: yp, ldy: outFeatures, accumulate: bias != nil,
+                       arithmetic: arithmetic)
         }
     }
 
-    public static func forward(_ x: Tensor, weight: WeightMatrix, bias: Tensor? = nil) throws -> Tensor {
+    public static func forward(_ x: Tensor, weight: WeightMatrix, bias: Tensor? = nil,
+                               arithmetic: PackedArithmetic = .float32) throws -> Tensor {
         var y = Tensor()
-        try forward(x, weight: weight, bias: bias, into: &y)
+        try forward(x, weight: weight, bias: bias, arithmetic: arithmetic, into: &y)
         return y
     }
 

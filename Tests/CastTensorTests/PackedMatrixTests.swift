@@ -83,6 +83,48 @@ import Testing
         #expect(portable.scalars == all.scalars)
     }
 
+    /// `.int8`: each row and group of x is rounded to d·xq (d = max|x|/127, xq = round(x/d),
+    /// ties to even); the product must equal Σ d·(scale·Σxq·q − offset·Σxq) computed here in
+    /// float64 (bound 1e-4 relative to the output scale), be the same bits on the portable
+    /// kernel and for a row alone, and stay within 2% of the exact product.
+    @Test func int8ProductsMatchTheirDefinition() throws {
+        for (i, s) in Self.shapes.enumerated() {
+            let (w, q, scales, offsets) = try Self.random(rows: s.rows, columns: s.columns, group: s.group, seed: 20 + UInt64(i))
+            let groups = s.columns / s.group
+            for m in [1, 7, 12, 13, 30] {
+                let x = Tensor.randomNormal([m, s.columns], seed: 30 + UInt64(m))
+                let y = try Linear.forward(x, weight: .packed(w), arithmetic: .int8)
+                let exact = try Linear.forward(x, weight: .packed(w))
+                var reference = [Double](repeating: 0, count: m * s.rows)
+                for r in 0..<m {
+                    for g in 0..<groups {
+                        let xs = (0..<s.group).map { x.data[r * s.columns + g * s.group + $0] }
+                        let d = (xs.map(abs).max() ?? 0) / 127
+                        let inverse: Float = d != 0 ? 1 / d : 0
+                        let xq = xs.map { ($0 * inverse).rounded(.toNearestOrEven) }
+                        let xqSum = Double(xq.reduce(0, +))
+                        for n in 0..<s.rows {
+                            var dot = 0.0
+                            for k in 0..<s.group { dot += Double(xq[k]) * Double(q[n * s.columns + g * s.group + k]) }
+                            let sg = n * groups + g
+                            reference[r * s.rows + n] += Double(d) * (Double(scales[sg]) * dot - Double(offsets[sg]) * xqSum)
+                        }
+                    }
+                }
+                let size = max(1, reference.map(abs).max()!)
+                let worst = zip(y.scalars, reference).map { abs(Double($0) - $1) }.max()!
+                #expect(worst <= 1e-4 * size, "shape \(s), \(m) rows: \(worst)")
+                #expect(TestMath.maxAbsDiff(y, exact) <= 0.02 * Float(size), "shape \(s), \(m) rows: int8 vs exact")
+                let portable = try PackedMatrix.withPortableKernel { try Linear.forward(x, weight: .packed(w), arithmetic: .int8) }
+                #expect(portable.scalars == y.scalars, "shape \(s), \(m) rows: portable kernel")
+                if m > 1 {
+                    let last = try Linear.forward(LayerTestSupport.row(x, m - 1), weight: .packed(w), arithmetic: .int8)
+                    #expect(last.scalars == Array(y.scalars[((m - 1) * s.rows)...]), "shape \(s): a row alone")
+                }
+            }
+        }
+    }
+
     /// Bias and leading dimensions behave as for a float32 weight.
     @Test func biasAndLeadingDimensions() throws {
         let (w, _, _, _) = try Self.random(rows: 20, columns: 64, group: 16, seed: 5)
