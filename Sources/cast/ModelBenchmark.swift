@@ -50,29 +50,36 @@ enum ModelBenchmark {
         let prompts = try BenchPrompts(tokenizer: tokenizer, corpus: corpus)
         let workload = ModelWorkload(model: model)
 
-        for count in [128, 512] {
-            let tokens = Array(prompts.long.prefix(count))
-            let t = try fastestTimings(ours: { try workload.prefill(tokens) }, peer: { try peer.prefill(tokens) })
-            row("prefill \(count) tokens", ours: Double(count) / t.ours, peer: Double(count) / t.peer,
+        // Speed rows twice: exact float32 arithmetic, then int8 activations (llama.cpp's own
+        // precision), each timed alternately with llama.cpp.
+        for arithmetic in PackedArithmetic.allCases {
+            model.arithmetic = arithmetic
+            let tag = arithmetic == .float32 ? "" : " [int8]"
+            for count in [128, 512] {
+                let tokens = Array(prompts.long.prefix(count))
+                let t = try fastestTimings(ours: { try workload.prefill(tokens) }, peer: { try peer.prefill(tokens) })
+                row("prefill \(count) tokens\(tag)", ours: Double(count) / t.ours, peer: Double(count) / t.peer,
+                    unit: "tok/s, higher is better")
+            }
+
+            let prompt = Array(prompts.long.prefix(128)), steps = Array(prompts.long[128..<192])
+            let decode = try fastestTimings(minRuns: 2, ours: { try workload.decode(prompt: prompt, tokens: steps) },
+                                            peer: { try peer.decode(prompt: prompt, tokens: steps) })
+            let peerDecode = Double(steps.count) / decode.peer
+            row("decode 1 stream (64 tokens after 128)\(tag)", ours: Double(steps.count) / decode.ours, peer: peerDecode,
                 unit: "tok/s, higher is better")
-        }
 
-        let prompt = Array(prompts.long.prefix(128)), steps = Array(prompts.long[128..<192])
-        let decode = try fastestTimings(minRuns: 2, ours: { try workload.decode(prompt: prompt, tokens: steps) },
-                                        peer: { try peer.decode(prompt: prompt, tokens: steps) })
-        let peerDecode = Double(steps.count) / decode.peer
-        row("decode 1 stream (64 tokens after 128)", ours: Double(steps.count) / decode.ours, peer: peerDecode,
-            unit: "tok/s, higher is better")
-
-        // Batched: ours with all prompts at once against llama.cpp's single-stream decode.
-        let newTokens = 16, generator = Generator(model: model)
-        var batched = 0.0
-        for _ in 0..<2 {
-            let run = try ModelWorkload.generateBatched(generator, prompts: prompts.short, newTokens: newTokens)
-            batched = max(batched, Double(run.tokens) / run.seconds)
+            // Batched: ours with all prompts at once against llama.cpp's single-stream decode.
+            let newTokens = 16, generator = Generator(model: model)
+            var batched = 0.0
+            for _ in 0..<2 {
+                let run = try ModelWorkload.generateBatched(generator, prompts: prompts.short, newTokens: newTokens)
+                batched = max(batched, Double(run.tokens) / run.seconds)
+            }
+            row("generate \(prompts.short.count) prompts × \(newTokens) tokens (peer: 1-stream decode)\(tag)",
+                ours: batched, peer: peerDecode, unit: "tok/s, higher is better")
         }
-        row("generate \(prompts.short.count) prompts × \(newTokens) tokens (peer: 1-stream decode)",
-            ours: batched, peer: peerDecode, unit: "tok/s, higher is better")
+        model.arithmetic = .float32
 
         // Peak memory: ours in a fresh child process doing a prefill and a decode.
         let probeTokens = Array(prompts.long.prefix(BenchPrompts.longCount))

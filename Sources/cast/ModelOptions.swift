@@ -1,5 +1,6 @@
 import ArgumentParser
 import CastModels
+import CastTensor
 import Foundation
 
 /// `--model NAME|PATH`, shared by the commands that run a model. Registry models are fetched
@@ -10,6 +11,15 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "How to hold a GGUF file's quantized matrices: packed (8-bit, the file's exact values, fast) or float32 (dequantized, editable).")
     var weights: QuantizedWeights = .packed
+
+    @Option(help: "Arithmetic of products with packed weights: float32 (exact) or int8 (activations rounded to 8 bits per group, as llama.cpp; ~2× faster prefill).")
+    var arithmetic: PackedArithmetic = .float32
+
+    func validate() throws {
+        if arithmetic == .int8 && weights == .float32 {
+            throw ValidationError("--arithmetic int8 applies to packed weights; drop --weights float32")
+        }
+    }
 
     /// The GGUF file for `model`, fetched if it is a registry name not yet cached.
     func ggufPath() throws -> String {
@@ -34,6 +44,7 @@ struct ModelOptions: ParsableArguments {
         let start = Date()
         let name = FileManager.default.fileExists(atPath: model) ? nil : model
         let transformer = try Transformer.loadGGUF(path: path, name: name, quantized: weights)
+        transformer.arithmetic = arithmetic
         return (transformer, Date().timeIntervalSince(start))
     }
 
@@ -77,3 +88,4 @@ func speedSummary(_ timing: GenerationTiming) -> String {
 }
 
 extension QuantizedWeights: ExpressibleByArgument {}
+extension PackedArithmetic: ExpressibleByArgument {}

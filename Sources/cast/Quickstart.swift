@@ -30,8 +30,8 @@ struct Quickstart: ParsableCommand {
               + (c.slidingWindow.map { ", sliding window \($0)" } ?? ""))
         say("  vocabulary  \(c.vocabularySize), context \(c.contextLength)")
         say("  parameters  \(Models.formatCount(transformer.weights.parameterCount))")
-        say(String(format: "  load time   %.2f s (weights %@, %@ in memory)", loadSeconds, model.weights.rawValue,
-                     formatBytes(Int64(transformer.weights.byteCount))))
+        say(String(format: "  load time   %.2f s (weights %@, %@ in memory; %@ arithmetic)", loadSeconds,
+                     model.weights.rawValue, formatBytes(Int64(transformer.weights.byteCount)), model.arithmetic.rawValue))
 
         let generator = Generator(model: transformer)
         let options = GenerationOptions(maxNewTokens: maxTokens, sampling: .greedy)
