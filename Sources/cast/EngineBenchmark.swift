@@ -20,6 +20,13 @@ enum EngineBenchmark {
                 report.rows.append(try matmulRow(tokens: tokens, shape))
             }
         }
+        for arithmetic in PackedArithmetic.allCases {
+            for tokens in [128, 512] {
+                for shape in layerShapes where shape.model == "qwen0.5b" {
+                    report.rows.append(try packedMatmulRow(tokens: tokens, shape, arithmetic: arithmetic))
+                }
+            }
+        }
         report.rows.append(try attentionRow())
         report.rows.append(try blockRow())
         return report
@@ -91,6 +98,29 @@ enum EngineBenchmark {
             try model.backward(&pass, dLogits: nil, dHidden: dHidden, gradients: &gradients,
                                dEmbeddings: &noEmbeddingGradient)
         }, peer: rawSgemm(m: t, n: 1536, k: 576), peerName: "raw sgemm 512x1536x576")
+    }
+
+    /// y[T, out] = x[T, in]·Wᵀ with W packed 8-bit (random q, groups of 32) vs raw sgemm on a
+    /// float32 matrix of the same shape; FLOPs counted as for float32.
+    static func packedMatmulRow(tokens: Int, _ shape: (model: String, layer: String, out: Int, in: Int),
+                                arithmetic: PackedArithmetic) throws -> BenchRow {
+        var rng = SeededGenerator(seed: 7)
+        let w = try PackedMatrix(rows: shape.out, columns: shape.in, group: 32)
+        var q = [Int8](repeating: 0, count: 32)
+        for n in 0..<shape.out {
+            for g in 0..<(shape.in / 32) {
+                for k in 0..<32 { q[k] = Int8.random(in: -15...15, using: &rng) }
+                w.setGroup(row: n, group: g, values: q, scale: Float.random(in: 0.001...0.01, using: &rng),
+                           offset: Float.random(in: -0.01...0.01, using: &rng))
+            }
+        }
+        let x = Tensor.randomNormal([tokens, shape.in], seed: 1)
+        var y = Tensor(zeros: [tokens, shape.out])
+        let peer = rawSgemm(m: tokens, n: shape.out, k: shape.in)
+        return try row("packed \(arithmetic.rawValue) \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)",
+                       flops: peer.flops,
+                       ours: { try Linear.forward(x, weight: .packed(w), arithmetic: arithmetic, into: &y) },
+                       peer: peer, peerName: "raw cblas_sgemm")
     }
 
     /// y[T, out] = x[T, in]·Wᵀ through the engine vs the same product made directly.
