@@ -38,6 +38,8 @@ public struct PackedMatrix: @unchecked Sendable {
     /// Sets the group of `group` weights `W[row, g·group ..< (g+1)·group] = q·scale − offset`.
     @inlinable
     public func setGroup(row: Int, group g: Int, values q: UnsafePointer<Int8>, scale: Float, offset: Float) {
+        precondition(row >= 0 && row < rows && g >= 0 && g < columns / group,
+                     "PackedMatrix.setGroup: row \(row), group \(g) outside [\(rows), \(columns / group)]")
         let base = storage.pointer + cast_packed_group_offset(Int32(row), Int32(g), Int32(columns), Int32(group))
         let lane = row % Int(CAST_PANEL_ROWS), panelRows = Int(CAST_PANEL_ROWS)
         let bytes = base.assumingMemoryBound(to: Int8.self)
