@@ -121,7 +121,7 @@ void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int
     }
 }
 
-void cast_packed_dequantize_rows(const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
+static void dequantize_rows_portable(const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
     const int group = w->group, groups = w->columns / group;
     for (int n = row_begin; n < row_end; n++, out += w->columns) {
         const int panel = n / CAST_PANEL_ROWS, lane = n % CAST_PANEL_ROWS;
@@ -132,4 +132,37 @@ void cast_packed_dequantize_rows(const CastPackedMatrix *w, int row_begin, int r
                 out[g * group + k] = fmaf((float)q[k * CAST_PANEL_ROWS + lane], scale[lane], -offset[lane]);
         }
     }
+}
+
+#ifdef CAST_HAVE_AVX512_KERNEL
+// A whole panel: per column, the 16 rows' weights in one vector (the same fused
+// multiply-subtract as everywhere), scattered to their rows.
+AVX512 static void dequantize_panel(const CastPackedMatrix *w, int panel, float *out) {
+    const int group = w->group, groups = w->columns / group;
+    const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(w->columns));
+    const int8_t *q = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {
+        const __m512 scale = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS));
+        const __m512 offset = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS) + 16);
+        for (int k = 0; k < group; k++) {
+            __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS))));
+            _mm512_i32scatter_ps(out + g * group + k, rows, _mm512_fmsub_ps(weight, scale, offset), 4);
+        }
+    }
+}
+#endif
+
+void cast_packed_dequantize_rows(const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
+#ifdef CAST_HAVE_AVX512_KERNEL
+    if (cast_packed_uses_avx512()) {
+        int n = row_begin;
+        for (; n < row_end && n % CAST_PANEL_ROWS != 0; n++) dequantize_rows_portable(w, n, n + 1, out + (size_t)(n - row_begin) * w->columns);
+        for (; n + CAST_PANEL_ROWS <= row_end; n += CAST_PANEL_ROWS)
+            dequantize_panel(w, n / CAST_PANEL_ROWS, out + (size_t)(n - row_begin) * w->columns);
+        dequantize_rows_portable(w, n, row_end, out + (size_t)(n - row_begin) * w->columns);
+        return;
+    }
+#endif
+    dequantize_rows_portable(w, row_begin, row_end, out);
 }

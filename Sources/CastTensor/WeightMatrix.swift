@@ -70,7 +70,8 @@ extension Linear {
             try dy.expectShape(Array(x.shape.dropLast()) + [outFeatures], "Linear.backward", "dy")
             if dx != nil {
                 try dx!.expectShape(x.shape, "Linear.backward", "dx")
-                let slabRows = max(16, min(outFeatures, (1 << 20) / inFeatures))
+                // ~4 MB slabs of whole 16-row panels (the vector dequantizer's unit).
+                let slabRows = max(16, min(outFeatures, (1 << 20) / inFeatures) / 16 * 16)
                 var slab = Tensor(uninitialized: [slabRows, inFeatures])
                 for n0 in stride(from: 0, to: outFeatures, by: slabRows) {
                     let n = min(slabRows, outFeatures - n0)

@@ -27,6 +27,9 @@ enum EngineBenchmark {
                 }
             }
         }
+        for shape in layerShapes where shape.model == "qwen0.5b" {
+            report.rows.append(try packedBackwardRow(tokens: 1024, shape))
+        }
         report.rows.append(try attentionRow())
         report.rows.append(try blockRow())
         return report
@@ -100,10 +103,28 @@ enum EngineBenchmark {
         }, peer: rawSgemm(m: t, n: 1536, k: 576), peerName: "raw sgemm 512x1536x576")
     }
 
-    /// y[T, out] = x[T, in]·Wᵀ with W packed 8-bit (random q, groups of 32) vs raw sgemm on a
-    /// float32 matrix of the same shape; FLOPs counted as for float32.
-    static func packedMatmulRow(tokens: Int, _ shape: (model: String, layer: String, out: Int, in: Int),
-                                arithmetic: PackedArithmetic) throws -> BenchRow {
+    /// dx[T, in] += dy[T, out]·W with W packed (backward through a frozen layer, as LoRA and
+    /// CAST training do) vs raw sgemm of the same product on float32 W.
+    static func packedBackwardRow(tokens: Int, _ shape: (model: String, layer: String, out: Int, in: Int)) throws -> BenchRow {
+        let w = try randomPacked(shape)
+        let x = Tensor.randomNormal([tokens, shape.in], seed: 1), dy = Tensor.randomNormal([tokens, shape.out], seed: 2)
+        var dx: Tensor? = Tensor(zeros: [tokens, shape.in]), noWeight: Tensor? = nil, noBias: Tensor? = nil
+        let a = Tensor.randomNormal([tokens, shape.out], seed: 3), b = Tensor.randomNormal([shape.out, shape.in], seed: 4)
+        var c = Tensor(zeros: [tokens, shape.in])
+        let cp = c.mutableData
+        let peer = {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(shape.in), Int32(shape.out), 1,
+                        a.data, Int32(shape.out), b.data, Int32(shape.in), 1, cp, Int32(shape.in))
+            withExtendedLifetime(c) {}
+        }
+        let flops = 2.0 * Double(tokens * shape.in * shape.out)
+        return try row("packed backward dx \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)", flops: flops,
+                       ours: { try Linear.backward(dy: dy, x: x, weight: .packed(w), dx: &dx, dWeight: &noWeight, dBias: &noBias) },
+                       peer: (peer, flops), peerName: "raw cblas_sgemm")
+    }
+
+    /// A packed matrix of `shape` with random q in ±15, groups of 32.
+    static func randomPacked(_ shape: (model: String, layer: String, out: Int, in: Int)) throws -> PackedMatrix {
         var rng = SeededGenerator(seed: 7)
         let w = try PackedMatrix(rows: shape.out, columns: shape.in, group: 32)
         var q = [Int8](repeating: 0, count: 32)
@@ -114,6 +135,14 @@ enum EngineBenchmark {
                            offset: Float.random(in: -0.01...0.01, using: &rng))
             }
         }
+        return w
+    }
+
+    /// y[T, out] = x[T, in]·Wᵀ with W packed 8-bit (random q, groups of 32) vs raw sgemm on a
+    /// float32 matrix of the same shape; FLOPs counted as for float32.
+    static func packedMatmulRow(tokens: Int, _ shape: (model: String, layer: String, out: Int, in: Int),
+                                arithmetic: PackedArithmetic) throws -> BenchRow {
+        let w = try randomPacked(shape)
         let x = Tensor.randomNormal([tokens, shape.in], seed: 1)
         var y = Tensor(zeros: [tokens, shape.out])
         let peer = rawSgemm(m: tokens, n: shape.out, k: shape.in)

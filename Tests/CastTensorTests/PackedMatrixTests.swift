@@ -47,6 +47,21 @@ import Testing
         }
     }
 
+    /// Any row range (panel-aligned or not, whole panels or a few rows, on either kernel)
+    /// dequantizes to the same bits as the whole matrix.
+    @Test func rowRangesDequantizeToTheSameBits() throws {
+        let (w, _, _, _) = try Self.random(rows: 100, columns: 96, group: 16, seed: 14)
+        let whole = w.dequantized().scalars
+        for range in [0..<100, 5..<40, 16..<48, 33..<34, 90..<100] {
+            for portable in [false, true] {
+                var part = [Float](repeating: .nan, count: range.count * 96)
+                let body = { part.withUnsafeMutableBufferPointer { w.dequantizeRows(range, into: $0.baseAddress!) } }
+                if portable { PackedMatrix.withPortableKernel(body) } else { body() }
+                #expect(part == Array(whole[(range.lowerBound * 96)..<(range.upperBound * 96)]), "rows \(range), portable \(portable)")
+            }
+        }
+    }
+
     /// Products agree with sgemm on the dequantized matrix for every row-tile remainder
     /// (1…30 rows) and partial last panel (rows not a multiple of 16); bound 1e-4 on sums
     /// of ≤160 terms of size ~1.
