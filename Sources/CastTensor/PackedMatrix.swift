@@ -84,13 +84,13 @@ public struct PackedMatrix: @unchecked Sendable {
             case .int8:
                 // Rows are quantized once, then shared by the threads.
                 let bytes = cast_int8_rows_bytes(Int32(m), Int32(columns), Int32(group))
-                let quantized = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-                defer { quantized.deallocate() }
-                cast_int8_quantize_rows(x, ldx, Int32(m), Int32(columns), Int32(group), quantized)
-                let xs = UncheckedSendable(UnsafeRawPointer(quantized))
-                Parallel.forEach(panels, grain: grain) { range in
-                    cast_packed_matmul_int8(wp.value, xs.value, Int32(m), ys.value, ldy,
-                                            Int32(range.lowerBound), Int32(range.upperBound), flag)
+                ScratchPool.shared.withBuffer(bytes: bytes) { quantized in
+                    cast_int8_quantize_rows(x, ldx, Int32(m), Int32(columns), Int32(group), quantized)
+                    let xs = UncheckedSendable(UnsafeRawPointer(quantized))
+                    Parallel.forEach(panels, grain: grain) { range in
+                        cast_packed_matmul_int8(wp.value, xs.value, Int32(m), ys.value, ldy,
+                                                Int32(range.lowerBound), Int32(range.upperBound), flag)
+                    }
                 }
             }
         }

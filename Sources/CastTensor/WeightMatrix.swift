@@ -72,13 +72,16 @@ extension Linear {
                 try dx!.expectShape(x.shape, "Linear.backward", "dx")
                 // ~4 MB slabs of whole 16-row panels (the vector dequantizer's unit).
                 let slabRows = max(16, min(outFeatures, (1 << 20) / inFeatures) / 16 * 16)
-                var slab = Tensor(uninitialized: [slabRows, inFeatures])
-                for n0 in stride(from: 0, to: outFeatures, by: slabRows) {
-                    let n = min(slabRows, outFeatures - n0)
-                    w.dequantizeRows(n0..<(n0 + n), into: slab.mutableData)
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: n,
-                               a: dy.data + n0, lda: outFeatures, b: slab.data, ldb: inFeatures,
-                               beta: 1, c: dx!.mutableData, ldc: inFeatures)
+                let dxp = dx!.mutableData
+                ScratchPool.shared.withBuffer(bytes: slabRows * inFeatures * MemoryLayout<Float>.size) { raw in
+                    let slab = raw.assumingMemoryBound(to: Float.self)
+                    for n0 in stride(from: 0, to: outFeatures, by: slabRows) {
+                        let n = min(slabRows, outFeatures - n0)
+                        w.dequantizeRows(n0..<(n0 + n), into: slab)
+                        BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: n,
+                                   a: dy.data + n0, lda: outFeatures, b: slab, ldb: inFeatures,
+                                   beta: 1, c: dxp, ldc: inFeatures)
+                    }
                 }
             }
             try weightAndBiasBackward(dy: dy, x: x, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
