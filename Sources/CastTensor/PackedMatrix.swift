@@ -58,6 +58,8 @@ public struct PackedMatrix: @unchecked Sendable {
 
     /// Rows `range` as floats into `destination` (`range.count · columns` floats).
     public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows,
+                     "PackedMatrix.dequantizeRows: rows \(range) outside 0..<\(rows)")
         withDescriptor { w in
             cast_packed_dequantize_rows(w, Int32(range.lowerBound), Int32(range.upperBound), destination)
         }
@@ -68,6 +70,8 @@ public struct PackedMatrix: @unchecked Sendable {
     public func multiply(_ x: UnsafePointer<Float>, ldx: Int, rows m: Int, into y: UnsafeMutablePointer<Float>,
                          ldy: Int, accumulate: Bool, arithmetic: PackedArithmetic = .float32) {
         guard m > 0 else { return }
+        precondition(ldx >= columns && ldy >= rows && m <= Int(Int32.max),
+                     "PackedMatrix.multiply: strides \(ldx), \(ldy) too small for [\(rows), \(columns)]")
         let panels = Int(cast_packed_panels(Int32(rows)))
         // Enough panels per chunk that a thread's work dwarfs its start-up (~1 M multiply-adds).
         let grain = max(1, (1 << 20) / max(1, m * columns * 16))
