@@ -9,6 +9,8 @@ public enum Activation: String, Sendable, CaseIterable {
 /// `GELU` conform, and the generic loops below are specialised for each of them.
 protocol ScalarActivation {
     static func value(_ x: Float) -> Float
+    /// `value` on 8 lanes, with the same float operations (so the same bits).
+    static func values(_ x: VectorMath.Lanes) -> VectorMath.Lanes
     /// f(x) and f′(x), sharing one exponential.
     static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float)
 }
@@ -39,7 +41,12 @@ extension ScalarActivation {
     /// y = f(x) over `count` elements.
     static func applyKernel(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forEach(count, grain: VectorMath.elementwiseGrain) { range in
-            for i in range { y[i] = value(x[i]) }
+            var i = range.lowerBound
+            while i + VectorMath.width <= range.upperBound {
+                VectorMath.store(values(VectorMath.load(x + i)), y + i)
+                i += VectorMath.width
+            }
+            while i < range.upperBound { y[i] = value(x[i]); i += 1 }
         }
     }
 
@@ -55,7 +62,12 @@ extension ScalarActivation {
     static func gatedKernel(gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                             out: UnsafeMutablePointer<Float>, count: Int) {
         Parallel.forEach(count, grain: VectorMath.elementwiseGrain) { range in
-            for i in range { out[i] = value(gate[i]) * up[i] }
+            var i = range.lowerBound
+            while i + VectorMath.width <= range.upperBound {
+                VectorMath.store(values(VectorMath.load(gate + i)) * VectorMath.load(up + i), out + i)
+                i += VectorMath.width
+            }
+            while i < range.upperBound { out[i] = value(gate[i]) * up[i]; i += 1 }
         }
     }
 

@@ -23,6 +23,12 @@ public enum GELU: ScalarActivation {
     }
 
     @inline(__always)
+    static func values(_ x: VectorMath.Lanes) -> VectorMath.Lanes {
+        let x2 = x * x
+        return x * VectorMath.sigmoid(twoC * (x + cubic * x2 * x))
+    }
+
+    @inline(__always)
     static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
         let x2 = x * x
         let s = VectorMath.sigmoid(twoC * (x + cubic * x2 * x))

@@ -13,6 +13,9 @@ public enum SiLU: ScalarActivation {
     static func value(_ x: Float) -> Float { x * VectorMath.sigmoid(x) }
 
     @inline(__always)
+    static func values(_ x: VectorMath.Lanes) -> VectorMath.Lanes { x * VectorMath.sigmoid(x) }
+
+    @inline(__always)
     static func valueAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
         let s = VectorMath.sigmoid(x)
         return (x * s, s * (1 + x * (1 - s)))

@@ -133,6 +133,11 @@ enum VectorMath {
     @inline(__always)
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + exp(-x)) }
 
+    /// 1 / (1 + e⁻ˣ) per lane: the same bits as the scalar version (the two exps differ only
+    /// below e⁻⁸⁷, where 1 + e⁻ˣ rounds to 1 either way).
+    @inline(__always)
+    static func sigmoid(_ x: Lanes) -> Lanes { 1 / (1 + exp(-x)) }
+
     // MARK: work split for Parallel.forEach
 
     /// Rows per parallel chunk for row kernels of width `d` (about 16K elements).

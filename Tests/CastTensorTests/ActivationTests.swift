@@ -114,3 +114,24 @@ import Testing
         })
     }
 }
+
+/// The 8-lane activation kernels give the scalar definitions' bits on every element,
+/// including tails and extremes (the two exps differ below e⁻⁸⁷).
+@Suite struct ActivationLanesTests {
+    static let inputs: [Float] = [-100, -88, -87.2, -87, -20, -3.5, -1, -0.0, 0, 1e-8, 0.5, 1, 3.5, 20, 87, 87.2, 88.5, 100]
+        + (0..<37).map { Float($0) * 0.37 - 6 }
+
+    @Test func siluAndGELULanesEqualScalar() throws {
+        let x = try Tensor(Self.inputs, shape: [Self.inputs.count])
+        let up = Tensor.randomNormal([Self.inputs.count], seed: 3)
+        for (name, y, gated, scalar) in [
+            ("silu", SiLU.forward(x), try GatedActivation.forward(gate: x, up: up, activation: .silu), SiLU.value),
+            ("gelu", GELU.forward(x), try GatedActivation.forward(gate: x, up: up, activation: .geluTanh), GELU.value),
+        ] as [(String, Tensor, Tensor, (Float) -> Float)] {
+            for i in 0..<x.count {
+                #expect(y.data[i].bitPattern == scalar(x.data[i]).bitPattern, "\(name)(\(x.data[i]))")
+                #expect(gated.data[i].bitPattern == (scalar(x.data[i]) * up.data[i]).bitPattern, "gated \(name)(\(x.data[i]))")
+            }
+        }
+    }
+}
