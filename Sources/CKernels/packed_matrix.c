@@ -11,8 +11,9 @@ static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) {
 
 // MARK: portable kernel (same operation order as the vector one, so results match bit for bit)
 
-static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows,
-                          float *y, long ldy, int lanes, int accumulate) {
+static inline __attribute__((always_inline)) void tile_portable_body(
+        const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows, float *y, long ldy,
+        int lanes, int accumulate) {
     const int group = w->group, groups = w->columns / group;
     for (int r = 0; r < rows; r++) {
         for (int lane = 0; lane < lanes; lane++) {
@@ -29,6 +30,29 @@ static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, 
             y[r * ldy + lane] = acc;
         }
     }
+}
+
+// fmaf is a library call unless the compiler may emit FMA instructions: the portable kernels
+// are compiled twice and the FMA build is used wherever the CPU has it (same results).
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define CAST_PORTABLE_FMA 1
+static int cpu_has_fma(void) {
+    static int cached = -1;
+    if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("fma"); }
+    return cached;
+}
+__attribute__((target("fma"))) static void tile_portable_fma(const CastPackedMatrix *w, int panel, const float *x,
+        long ldx, int rows, float *y, long ldy, int lanes, int accumulate) {
+    tile_portable_body(w, panel, x, ldx, rows, y, ldy, lanes, accumulate);
+}
+#endif
+
+static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows,
+                          float *y, long ldy, int lanes, int accumulate) {
+#ifdef CAST_PORTABLE_FMA
+    if (cpu_has_fma()) { tile_portable_fma(w, panel, x, ldx, rows, y, ldy, lanes, accumulate); return; }
+#endif
+    tile_portable_body(w, panel, x, ldx, rows, y, ldy, lanes, accumulate);
 }
 
 // MARK: AVX-512 kernel
@@ -121,7 +145,8 @@ void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int
     }
 }
 
-static void dequantize_rows_portable(const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
+static inline __attribute__((always_inline)) void dequantize_rows_body(
+        const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
     const int group = w->group, groups = w->columns / group;
     for (int n = row_begin; n < row_end; n++, out += w->columns) {
         const int panel = n / CAST_PANEL_ROWS, lane = n % CAST_PANEL_ROWS;
@@ -132,6 +157,20 @@ static void dequantize_rows_portable(const CastPackedMatrix *w, int row_begin, i
                 out[g * group + k] = fmaf((float)q[k * CAST_PANEL_ROWS + lane], scale[lane], -offset[lane]);
         }
     }
+}
+
+#ifdef CAST_PORTABLE_FMA
+__attribute__((target("fma"))) static void dequantize_rows_fma(const CastPackedMatrix *w, int row_begin, int row_end,
+                                                                 float *out) {
+    dequantize_rows_body(w, row_begin, row_end, out);
+}
+#endif
+
+static void dequantize_rows_portable(const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
+#ifdef CAST_PORTABLE_FMA
+    if (cpu_has_fma()) { dequantize_rows_fma(w, row_begin, row_end, out); return; }
+#endif
+    dequantize_rows_body(w, row_begin, row_end, out);
 }
 
 #ifdef CAST_HAVE_AVX512_KERNEL
