@@ -1,5 +1,6 @@
 #include "packed_matrix.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { TILE_ROWS = CAST_TILE_ROWS };
@@ -106,8 +107,10 @@ int cast_packed_uses_avx512(void) {
     if (force_portable) return 0;
     if (cached < 0) {
         __builtin_cpu_init();
+        // CAST_PORTABLE_KERNELS=1 runs the portable kernels (to check them on this machine).
+        const char *portable = getenv("CAST_PORTABLE_KERNELS");
         cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-              && __builtin_cpu_supports("avx512vl");
+              && __builtin_cpu_supports("avx512vl") && !(portable && portable[0] == '1');
     }
     return cached;
 #else

@@ -9,13 +9,17 @@ public enum QuantizedWeights: String, Sendable, CaseIterable {
     /// Dequantized float32 `Tensor`s (4 bytes each; products on OpenBLAS sgemm), e.g. to
     /// edit or train the base weights themselves.
     case float32
+
+    /// `.packed` where the packed kernels run on AVX-512; elsewhere `.float32`, since the
+    /// portable kernels (kept for exactness checks) are far slower than OpenBLAS.
+    public static var preferred: QuantizedWeights { PackedMatrix.usesAVX512 ? .packed : .float32 }
 }
 
 extension Transformer {
     /// Loads a model by registry name (fetching it when missing), by the path of a `.gguf`
     /// file, or by the path of an HF folder (`config.json` + `*.safetensors`).
     public static func load(_ nameOrPath: String, fetchIfMissing: Bool = true,
-                            quantized: QuantizedWeights = .packed,
+                            quantized: QuantizedWeights = .preferred,
                             progress: FetchProgressHandler? = nil) throws -> Transformer {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDirectory) {
@@ -33,7 +37,7 @@ extension Transformer {
     /// dequantized to float32, see `QuantizedWeights`), other weights float32, the tokenizer
     /// from its `tokenizer.ggml.*` keys.
     public static func loadGGUF(path: String, name: String? = nil,
-                                quantized: QuantizedWeights = .packed) throws -> Transformer {
+                                quantized: QuantizedWeights = .preferred) throws -> Transformer {
         let file = try GGUFFile(path: path)
         let reader = try GGUFConfigReader(file)
         let config: ModelConfig

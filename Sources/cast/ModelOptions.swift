@@ -9,15 +9,15 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Registry name (see `cast models`) or path of a .gguf file.")
     var model = "smollm2-135m"
 
-    @Option(help: "How to hold a GGUF file's quantized matrices: packed (8-bit, the file's exact values, fast) or float32 (dequantized, editable).")
-    var weights: QuantizedWeights = .packed
+    @Option(help: "How to hold a GGUF file's quantized matrices: packed (8-bit, the file's exact values, fast on AVX-512) or float32 (dequantized, editable). Default: packed where AVX-512 is available.")
+    var weights: QuantizedWeights = .preferred
 
     @Option(help: "Arithmetic of products with packed weights: float32 (exact) or int8 (activations rounded to 8 bits per group, as llama.cpp; ~2× faster prefill).")
     var arithmetic: PackedArithmetic = .float32
 
     func validate() throws {
         if arithmetic == .int8 && weights == .float32 {
-            throw ValidationError("--arithmetic int8 applies to packed weights; drop --weights float32")
+            throw ValidationError("--arithmetic int8 needs packed weights: add --weights packed")
         }
     }
 

@@ -82,7 +82,7 @@ struct ForwardReference: Decodable {
     @Test(arguments: ["smollm2-135m", "gemma3-270m", "qwen2.5-0.5b"])
     func int8ArithmeticKeepsLlamaCppPrecision(model name: String) throws {
         let reference = try ForwardReference.load(name)
-        let model = try Transformer.loadGGUF(path: TestModels.url(name).path, name: name)
+        let model = try Transformer.loadGGUF(path: TestModels.url(name).path, name: name, quantized: .packed)
         model.arithmetic = .int8
         var worst = 0.0, lowestPearson = 1.0
         for prompt in reference.prompts {

@@ -36,7 +36,7 @@ import Testing
         #expect(difference <= 1e-4)
 
         // The same file packed: the same weight values, summed in another order.
-        let packed = try TestModels.model(name)
+        let packed = try Transformer.loadGGUF(path: TestModels.url(name).path, name: name, quantized: .packed)
         #expect(packed.weights.layers[0].up.byteCount < original.weights.layers[0].up.byteCount / 3)
         let packedDifference = TinyModels.maxDifference(expected, try packed.logits(sequences))
         print("packed vs float32 \(name): max |Δlogit| = \(packedDifference)")

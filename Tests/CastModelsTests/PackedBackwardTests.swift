@@ -10,7 +10,7 @@ import Testing
     /// largest element (sum orders differ; a wrong packed backward is off by O(1)).
     @Test func packedWeightsBackpropagateAsFloat32() throws {
         let name = "smollm2-135m"
-        let packed = try Transformer.loadGGUF(path: TestModels.url(name).path, name: name)
+        let packed = try Transformer.loadGGUF(path: TestModels.url(name).path, name: name, quantized: .packed)
         let dense = try Transformer.loadGGUF(path: TestModels.url(name).path, name: name, quantized: .float32)
         guard case .packed = packed.weights.layers[3].down, case .dense = dense.weights.layers[3].down else {
             Issue.record("expected packed and float32 weights")
