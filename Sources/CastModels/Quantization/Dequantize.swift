@@ -15,14 +15,8 @@ public enum Dequantize {
         case .f32: return { DequantizeFloat.f32($0, $1, count: $2) }
         case .f16: return { DequantizeFloat.f16($0, $1, count: $2) }
         case .bf16: return { DequantizeFloat.bf16($0, $1, count: $2) }
-        case .q4_0: return { DequantizeLegacy.q4_0($0, $1, blocks: $2) }
-        case .q4_1: return { DequantizeLegacy.q4_1($0, $1, blocks: $2) }
-        case .q5_0: return { DequantizeLegacy.q5_0($0, $1, blocks: $2) }
-        case .q5_1: return { DequantizeLegacy.q5_1($0, $1, blocks: $2) }
-        case .q8_0: return { DequantizeLegacy.q8_0($0, $1, blocks: $2) }
-        case .q4_K: return { DequantizeK.q4_K($0, $1, blocks: $2) }
-        case .q5_K: return { DequantizeK.q5_K($0, $1, blocks: $2) }
-        case .q6_K: return { DequantizeK.q6_K($0, $1, blocks: $2) }
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K:
+            return { QuantizedGroups.dequantize(type, $0, $1, blocks: $2) }
         default: return nil
         }
     }
