@@ -82,13 +82,15 @@ import Testing
     /// A row's result does not depend on the batch around it, the thread count, or the
     /// kernel (AVX-512 or portable): bit for bit.
     @Test func rowResultsAreIndependentOfBatchThreadsAndKernel() throws {
-        let (w, _, _, _) = try Self.random(rows: 70, columns: 96, group: 32, seed: 3)
+        // 1000 rows: enough panels that two threads split them.
+        let (w, _, _, _) = try Self.random(rows: 1000, columns: 96, group: 32, seed: 3)
         let x = Tensor.randomNormal([25, 96], seed: 4)
         let all = try Linear.forward(x, weight: .packed(w))
         for r in [0, 11, 12, 24] {
             let one = try Linear.forward(LayerTestSupport.row(x, r), weight: .packed(w))
-            #expect(Array(one.scalars) == Array(all.scalars[(r * 70)..<((r + 1) * 70)]), "row \(r)")
+            #expect(Array(one.scalars) == Array(all.scalars[(r * 1000)..<((r + 1) * 1000)]), "row \(r)")
         }
+        #expect(Parallel.chunkCount(63, grain: (1 << 20) / (25 * 96 * 16)) == min(2, Parallel.threads))
         let saved = Parallel.threads
         Parallel.threads = 1
         let single = try Linear.forward(x, weight: .packed(w))
