@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "cast", targets: ["cast"]),
         .library(name: "CastTensor", targets: ["CastTensor"]),
         .library(name: "CastModels", targets: ["CastModels"]),
+        .library(name: "CastAdapters", targets: ["CastAdapters"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,12 +28,17 @@ let package = Package(
         .target(name: "CastModels", dependencies: [
             "CastTensor", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "CastAdapters", dependencies: ["CastTensor", "CastModels"]),
         .executableTarget(name: "cast", dependencies: [
-            "CBLAS", "CastTensor", "CastModels",
+            "CBLAS", "CastTensor", "CastModels", "CastAdapters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Helpers the test targets share (real models, temporary folders, gradient errors).
+        .target(name: "CastTestSupport", dependencies: ["CastTensor", "CastModels"], path: "Tests/CastTestSupport"),
         .testTarget(name: "CastTensorTests", dependencies: ["CastTensor"]),
-        .testTarget(name: "CastModelsTests", dependencies: ["CastModels"],
+        .testTarget(name: "CastModelsTests", dependencies: ["CastModels", "CastTestSupport"],
+                    resources: [.copy("References")]),
+        .testTarget(name: "CastAdaptersTests", dependencies: ["CastAdapters", "CastTestSupport"],
                     resources: [.copy("References")]),
     ]
 )

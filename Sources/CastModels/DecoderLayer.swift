@@ -17,7 +17,7 @@ struct DecoderLayer {
     let config: ModelConfig
     let weights: LayerWeights
     let rope: RoPE.Table?
-    let adapters: [LinearModule: LinearAdapter]
+    let adapters: [LinearModule: any LinearAdapter]
     /// Arithmetic of products with packed weights in passes that save nothing for backward.
     let arithmetic: PackedArithmetic
 
@@ -41,9 +41,9 @@ struct DecoderLayer {
         let w = weights, saving = context.savesForBackward
         try norm(x, w.attentionNorm, w.attentionNormBias, into: &s.attentionNormed,
                  mean: &s.attentionMean, rstd: &s.attentionRstd)
-        try project(s.attentionNormed, w.query, w.queryBias, .query, saving, into: &s.query)
-        try project(s.attentionNormed, w.key, w.keyBias, .key, saving, into: &s.key)
-        try project(s.attentionNormed, w.value, w.valueBias, .value, saving, into: &s.value)
+        try project(s.attentionNormed, w.query, w.queryBias, .query, saving, saved: &s.adapterSaved, into: &s.query)
+        try project(s.attentionNormed, w.key, w.keyBias, .key, saving, saved: &s.adapterSaved, into: &s.key)
+        try project(s.attentionNormed, w.value, w.valueBias, .value, saving, saved: &s.adapterSaved, into: &s.value)
         if traits.qkNorm {
             try headNorm(s.query, w.queryNorm!, into: &s.queryNormed, rstd: &s.queryRstd)
             try headNorm(s.key, w.keyNorm!, into: &s.keyNormed, rstd: &s.keyRstd)
@@ -59,21 +59,21 @@ struct DecoderLayer {
         }
         try attend(context, &s)
         try project(s.attended, w.attentionOutput, w.attentionOutputBias, .output, saving,
-                    into: &s.attentionProjected)
+                    saved: &s.adapterSaved, into: &s.attentionProjected)
         try addBranch(x, s.attentionProjected, postNorm: w.postAttentionNorm, normed: &s.postAttention,
                       rstd: &s.postAttentionRstd, into: &s.residual)
 
         try norm(s.residual, w.feedForwardNorm, w.feedForwardNormBias, into: &s.feedForwardNormed,
                  mean: &s.feedForwardMean, rstd: &s.feedForwardRstd)
         if let gate = w.gate {
-            try project(s.feedForwardNormed, gate, nil, .gate, saving, into: &s.gate)
-            try project(s.feedForwardNormed, w.up, w.upBias, .up, saving, into: &s.up)
+            try project(s.feedForwardNormed, gate, nil, .gate, saving, saved: &s.adapterSaved, into: &s.gate)
+            try project(s.feedForwardNormed, w.up, w.upBias, .up, saving, saved: &s.adapterSaved, into: &s.up)
             try GatedActivation.forward(gate: s.gate, up: s.up, activation: gatedActivation, into: &s.hidden)
         } else {
-            try project(s.feedForwardNormed, w.up, w.upBias, .up, saving, into: &s.up)
+            try project(s.feedForwardNormed, w.up, w.upBias, .up, saving, saved: &s.adapterSaved, into: &s.up)
             GELU.forward(s.up, into: &s.hidden)
         }
-        try project(s.hidden, w.down, w.downBias, .down, saving, into: &s.feedForwardOut)
+        try project(s.hidden, w.down, w.downBias, .down, saving, saved: &s.adapterSaved, into: &s.feedForwardOut)
         try addBranch(s.residual, s.feedForwardOut, postNorm: w.postFeedForwardNorm,
                       normed: &s.postFeedForward, rstd: &s.postFeedForwardRstd, into: &out)
     }
@@ -98,9 +98,11 @@ struct DecoderLayer {
 
     /// `y = W·x + b`, plus the adapter attached to this projection, if any.
     private func project(_ x: Tensor, _ weight: WeightMatrix, _ bias: Tensor?, _ module: LinearModule,
-                         _ saving: Bool, into y: inout Tensor) throws {
+                         _ saving: Bool, saved: inout [LinearModule: [Tensor]], into y: inout Tensor) throws {
         try Linear.forward(x, weight: weight, bias: bias, arithmetic: saving ? .float32 : arithmetic, into: &y)
-        try adapters[module]?.forward(x, addingTo: &y, saving: saving)
+        if let adapter = adapters[module] {
+            try adapter.forward(x, addingTo: &y, saving: saving, saved: &saved[module, default: []])
+        }
     }
 
     /// `out = base + branch`, with the branch first normed when the architecture post-norms it.
@@ -148,7 +150,7 @@ struct DecoderLayer {
         try branchBackward(dOut, branch: s.feedForwardOut, postNorm: w.postFeedForwardNorm,
                            rstd: s.postFeedForwardRstd, dPostNorm: &g.postFeedForwardNorm, scratch: &t)
         LayerBackwardScratch.prepare(&t.dHidden, s.hidden.shape)
-        try projectBackward(t.dBranch!, s.hidden, w.down, .down, dx: &t.dHidden, dWeight: &g.down, dBias: &g.downBias)
+        try projectBackward(t.dBranch!, s.hidden, w.down, .down, s, dx: &t.dHidden, dWeight: &g.down, dBias: &g.downBias)
         LayerBackwardScratch.prepare(&t.dNormed, [rows, d])
         LayerBackwardScratch.prepare(&t.dUp, s.up.shape)
         if let gate = w.gate {
@@ -156,22 +158,25 @@ struct DecoderLayer {
             try GatedActivation.backward(dy: t.dHidden!, gate: s.gate, up: s.up, activation: gatedActivation,
                                          dGate: &t.dGate, dUp: &t.dUp)
             var gateHasNoBias: Tensor? = nil
-            try projectBackward(t.dGate!, s.feedForwardNormed, gate, .gate, dx: &t.dNormed, dWeight: &g.gate,
+            try projectBackward(t.dGate!, s.feedForwardNormed, gate, .gate, s, dx: &t.dNormed, dWeight: &g.gate,
                                 dBias: &gateHasNoBias)
         } else {
             try GELU.backward(dy: t.dHidden!, x: s.up, dx: &t.dUp)
         }
-        try projectBackward(t.dUp!, s.feedForwardNormed, w.up, .up, dx: &t.dNormed, dWeight: &g.up, dBias: &g.upBias)
+        try projectBackward(t.dUp!, s.feedForwardNormed, w.up, .up, s, dx: &t.dNormed, dWeight: &g.up, dBias: &g.upBias)
         try normBackward(t.dNormed!, x: s.residual, w.feedForwardNorm, mean: s.feedForwardMean,
                          rstd: s.feedForwardRstd, dx: &t.dResidual, dWeight: &g.feedForwardNorm,
                          dBias: &g.feedForwardNormBias)
 
         // Attention half: residual = x + post(o(attention(q, k, v))).
         if dx != nil { try dx!.add(t.dResidual!) }
+        // The lowest layer that trains something needs no input gradient: when nothing in
+        // its attention half trains either, the backward pass ends here.
+        if dx == nil && !attentionHalfTrains(g) { return }
         try branchBackward(t.dResidual!, branch: s.attentionProjected, postNorm: w.postAttentionNorm,
                            rstd: s.postAttentionRstd, dPostNorm: &g.postAttentionNorm, scratch: &t)
         LayerBackwardScratch.prepare(&t.dAttended, s.attended.shape)
-        try projectBackward(t.dBranch!, s.attended, w.attentionOutput, .output, dx: &t.dAttended,
+        try projectBackward(t.dBranch!, s.attended, w.attentionOutput, .output, s, dx: &t.dAttended,
                             dWeight: &g.attentionOutput, dBias: &g.attentionOutputBias)
         try attentionBackward(s, batch: batch, tokens: tokens, scratch: &t)
         if let rope {
@@ -198,14 +203,22 @@ struct DecoderLayer {
             t.dKey = t.dKeyNormed
         }
         LayerBackwardScratch.prepare(&t.dNormed, [rows, d])
-        try projectBackward(t.dQuery!, s.attentionNormed, w.query, .query, dx: &t.dNormed,
+        try projectBackward(t.dQuery!, s.attentionNormed, w.query, .query, s, dx: &t.dNormed,
                             dWeight: &g.query, dBias: &g.queryBias)
-        try projectBackward(t.dKey!, s.attentionNormed, w.key, .key, dx: &t.dNormed,
+        try projectBackward(t.dKey!, s.attentionNormed, w.key, .key, s, dx: &t.dNormed,
                             dWeight: &g.key, dBias: &g.keyBias)
-        try projectBackward(t.dValue!, s.attentionNormed, w.value, .value, dx: &t.dNormed,
+        try projectBackward(t.dValue!, s.attentionNormed, w.value, .value, s, dx: &t.dNormed,
                             dWeight: &g.value, dBias: &g.valueBias)
         try normBackward(t.dNormed!, x: x, w.attentionNorm, mean: s.attentionMean, rstd: s.attentionRstd,
                          dx: &dx, dWeight: &g.attentionNorm, dBias: &g.attentionNormBias)
+    }
+
+    private func attentionHalfTrains(_ g: LayerGradients) -> Bool {
+        let weights = [g.attentionNorm, g.attentionNormBias, g.query, g.key, g.value, g.attentionOutput,
+                       g.queryBias, g.keyBias, g.valueBias, g.attentionOutputBias, g.queryNorm, g.keyNorm,
+                       g.postAttentionNorm]
+        return weights.contains { $0 != nil }
+            || [LinearModule.query, .key, .value, .output].contains { adapters[$0]?.isTrainable == true }
     }
 
     /// Sets `t.dBranch` to the gradient of a branch's output before its post-norm (or to `dy`
@@ -240,9 +253,10 @@ struct DecoderLayer {
     }
 
     private func projectBackward(_ dy: Tensor, _ x: Tensor, _ weight: WeightMatrix, _ module: LinearModule,
+                                 _ saved: LayerActivations,
                                  dx: inout Tensor?, dWeight: inout Tensor?, dBias: inout Tensor?) throws {
         try Linear.backward(dy: dy, x: x, weight: weight, dx: &dx, dWeight: &dWeight, dBias: &dBias)
-        try adapters[module]?.backward(dy: dy, x: x, dx: &dx)
+        try adapters[module]?.backward(dy: dy, x: x, saved: saved.adapterSaved[module] ?? [], dx: &dx)
     }
 
     private func normBackward(_ dy: Tensor, x: Tensor, _ weight: Tensor, mean: Tensor, rstd: Tensor,

@@ -1,20 +1,30 @@
 import CastTensor
 
-/// Everything one forward pass over a batch of equal-length sequences produced and its
-/// backward pass needs. Keep one per training loop: its buffers are reused step after step.
+/// Everything one forward pass over a batch of sequences produced and its backward pass
+/// needs, adapters' saved activations included. Keep one per training loop (its buffers are
+/// reused step after step), and one per pass that is in flight at the same time.
+///
+/// Sequences of different lengths are right-padded to the longest: under causal attention a
+/// real token never attends to a later padding row, so the real rows are exactly what each
+/// sequence alone gives; padding rows hold junk and backward ignores their gradients.
 public struct ForwardPass {
     public internal(set) var batch = 0
+    /// Rows per sequence (the longest sequence's length).
     public internal(set) var tokens = 0
+    /// Each sequence's own length.
+    public internal(set) var lengths: [Int] = []
+    public internal(set) var options = ForwardOptions()
     var ids: [Int32] = []
     var positions: [Int32] = []
     /// `inputs[i]` enters layer i; `inputs[layerCount]` is the last layer's output.
     var inputs: [Tensor] = []
     var layers: [LayerActivations] = []
     var finalMean = Tensor(), finalRstd = Tensor()
-    var saved = false
-    /// Final normed hidden states `[batch·tokens, d]` (what the output head reads).
+    var saved: Bool { options.training }
+    /// Final normed hidden states `[batch·tokens, d]` (what the output head reads); empty
+    /// when the pass stopped early.
     public internal(set) var hidden = Tensor()
-    /// Logits `[batch·tokens, vocab]`.
+    /// Logits `[batch·tokens, vocab]`; empty when the pass skipped the output head.
     public internal(set) var logits = Tensor()
     // backward scratch
     var layerScratch = LayerBackwardScratch()
@@ -25,57 +35,99 @@ public struct ForwardPass {
 
     /// Hidden state entering layer `index` (`index == layerCount`: the last layer's output).
     public func residualStream(atLayer index: Int) -> Tensor { inputs[index] }
+
+    /// Whether row `row` (of `batch·tokens`) is padding after the end of its sequence.
+    public func isPadding(row: Int) -> Bool { row % tokens >= lengths[row / tokens] }
+
+    public var hasPadding: Bool { lengths.contains { $0 != tokens } }
+
+    /// `t` with its padding rows zeroed (the tensor itself when there are none).
+    func zeroingPadding(_ t: Tensor) -> Tensor {
+        guard hasPadding else { return t }
+        var out = t
+        let width = t.count / (batch * tokens), p = out.mutableData
+        for row in 0..<batch * tokens where isPadding(row: row) {
+            (p + row * width).update(repeating: 0, count: width)
+        }
+        return out
+    }
 }
 
 extension Transformer {
-    /// Runs equal-length `sequences` through the model. With `training`, keeps every
-    /// activation the backward pass needs in `pass`.
-    public func forward(_ sequences: [[Int32]], pass: inout ForwardPass, training: Bool) throws {
-        guard let tokens = sequences.first?.count, tokens > 0,
-              sequences.allSatisfy({ $0.count == tokens }) else {
+    /// Runs `sequences` (different lengths allowed, see `ForwardPass`) through the model as
+    /// `options` say, keeping in `pass` what its backward needs when `options.training`.
+    public func forward(_ sequences: [[Int32]], options: ForwardOptions, pass: inout ForwardPass) throws {
+        let lengths = sequences.map(\.count)
+        guard let tokens = lengths.max(), tokens > 0, !lengths.contains(0) else {
             throw ModelError.invalidInput(
-                "\(name): forward needs one or more non-empty sequences of equal length, got lengths \(sequences.map(\.count))")
+                "\(name): forward needs one or more non-empty sequences, got lengths \(lengths)")
         }
+        let layerCount = config.layerCount
+        let last = options.lastLayer ?? layerCount - 1
+        guard (0..<layerCount).contains(last) else {
+            throw ModelError.invalidInput("\(name): lastLayer \(last) is outside the model's layers 0..<\(layerCount)")
+        }
+        try options.adapters.validate(for: self)
         let batch = sequences.count
         pass.batch = batch
         pass.tokens = tokens
-        pass.saved = training
-        pass.ids = sequences.flatMap { $0 }
+        pass.lengths = lengths
+        pass.options = options
+        pass.ids = sequences.flatMap { $0 + Array(repeating: 0, count: tokens - $0.count) }
         pass.positions = (0..<batch).flatMap { _ in (0..<tokens).map { Int32($0) } }
-        let layerCount = config.layerCount
         if pass.inputs.count != layerCount + 1 { pass.inputs = Array(repeating: Tensor(), count: layerCount + 1) }
+        let training = options.training
         let perLayer = training ? layerCount : 1
         if pass.layers.count != perLayer { pass.layers = Array(repeating: LayerActivations(), count: perLayer) }
 
         try embed(pass.ids, positions: pass.positions, into: &pass.inputs[0])
         let context = AttentionContext.sequences(batch: batch, tokens: tokens, saveProbabilities: training)
-        for index in 0..<layerCount {
+        for index in 0...last {
             let x = pass.inputs[index]
-            try layer(index).forward(x, positions: pass.positions, context: context,
-                                     saved: &pass.layers[training ? index : 0], into: &pass.inputs[index + 1])
+            try layer(index, options.adapters, options.arithmetic)
+                .forward(x, positions: pass.positions, context: context,
+                         saved: &pass.layers[training ? index : 0], into: &pass.inputs[index + 1])
         }
+        pass.hidden.reuse(shape: [0])
+        pass.logits.reuse(shape: [0])
+        guard last == layerCount - 1 else { return }
         try finalNorm(pass.inputs[layerCount], into: &pass.hidden, mean: &pass.finalMean, rstd: &pass.finalRstd)
-        try project(pass.hidden, training: training, into: &pass.logits)
+        if options.logits {
+            try project(pass.hidden, arithmetic: training ? .float32 : options.arithmetic, into: &pass.logits)
+        }
+    }
+
+    /// A forward pass over equal- or mixed-length sequences with `adapters`.
+    public func forward(_ sequences: [[Int32]], pass: inout ForwardPass, training: Bool,
+                        adapters: AdapterSet = .none) throws {
+        try forward(sequences, options: ForwardOptions(adapters: adapters, training: training), pass: &pass)
     }
 
     /// Backpropagates from the gradient of the logits and/or of the final hidden states
-    /// (each `[batch·tokens, …]`, nil = no loss on it). Accumulates into the trainable
-    /// weights' gradients, the adapters' gradients and, when non-nil, `dEmbeddings`
-    /// (`[batch·tokens, d]`, the gradient of the layer-0 input).
+    /// (each `[batch·tokens, …]`, nil = no loss on it; padding rows are ignored). Accumulates
+    /// into the trainable weights' gradients, the pass's adapters' gradients and, when
+    /// non-nil, `dEmbeddings` (`[batch·tokens, d]`, the gradient of the layer-0 input). It
+    /// goes no lower than the lowest layer with something to train.
     public func backward(_ pass: inout ForwardPass, dLogits: Tensor?, dHidden: Tensor?,
                          gradients g: inout ModelGradients, dEmbeddings: inout Tensor?) throws {
         guard pass.saved else {
             throw ModelError.invalidInput("\(name): backward needs a forward pass run with training: true")
         }
         let rows = pass.batch * pass.tokens, d = config.hiddenSize, layerCount = config.layerCount
+        guard !pass.hidden.shape.contains(0) else {
+            throw ModelError.invalidInput("\(name): backward needs a forward pass through every layer (it stopped early)")
+        }
         LayerBackwardScratch.prepare(&pass.dHiddenTotal, [rows, d])
         if let dHidden {
             try dHidden.expectShape([rows, d], "Transformer.backward", "dHidden")
-            try pass.dHiddenTotal!.add(dHidden)
+            try pass.dHiddenTotal!.add(pass.zeroingPadding(dHidden))
         }
         if let dLogits {
+            guard pass.options.logits else {
+                throw ModelError.invalidInput("\(name): dLogits given, but the forward pass skipped the output head")
+            }
             try dLogits.expectShape([rows, config.vocabularySize], "Transformer.backward", "dLogits")
-            var dz = dLogits
+            var dz = pass.zeroingPadding(dLogits)
             if let cap = config.finalLogitSoftcap {
                 // z = cap·tanh(u/cap) ⇒ dz/du = 1 − (z/cap)²
                 let zp = pass.logits.data, dp = dz.mutableData
@@ -101,18 +153,38 @@ extension Transformer {
                                    mean: pass.finalMean, rstd: pass.finalRstd, dx: &pass.dStream,
                                    dWeight: &g.finalNorm, dBias: &g.finalNormBias)
         }
-        for index in stride(from: layerCount - 1, through: 0, by: -1) {
+        let needsInputGradient = dEmbeddings != nil || g.tokenEmbedding != nil || g.positionEmbedding != nil
+        let lowest = needsInputGradient ? 0 : lowestLayerToTrain(pass.options.adapters, g)
+        guard let lowest else { return }
+        for index in stride(from: layerCount - 1, through: lowest, by: -1) {
+            let layer = layer(index, pass.options.adapters, .float32)
+            if index == lowest && !needsInputGradient {
+                // Nothing below needs this layer's input gradient.
+                var noInput: Tensor? = nil
+                try layer.backward(dOut: pass.dStream!, x: pass.inputs[index], positions: pass.positions,
+                                   batch: pass.batch, tokens: pass.tokens, saved: pass.layers[index],
+                                   gradients: &g.layers[index], scratch: &pass.layerScratch, dx: &noInput)
+                return
+            }
             LayerBackwardScratch.prepare(&pass.dStreamNext, [rows, d])
-            try layer(index).backward(dOut: pass.dStream!, x: pass.inputs[index], positions: pass.positions,
-                                      batch: pass.batch, tokens: pass.tokens, saved: pass.layers[index],
-                                      gradients: &g.layers[index], scratch: &pass.layerScratch,
-                                      dx: &pass.dStreamNext)
+            try layer.backward(dOut: pass.dStream!, x: pass.inputs[index], positions: pass.positions,
+                               batch: pass.batch, tokens: pass.tokens, saved: pass.layers[index],
+                               gradients: &g.layers[index], scratch: &pass.layerScratch, dx: &pass.dStreamNext)
             swap(&pass.dStream, &pass.dStreamNext)
         }
         try embeddingBackward(pass.dStream!, pass: pass, gradients: &g)
         if dEmbeddings != nil {
             try dEmbeddings!.expectShape([rows, d], "Transformer.backward", "dEmbeddings")
             try dEmbeddings!.add(pass.dStream!)
+        }
+    }
+
+    /// The lowest layer with a trainable weight or adapter (nil: none).
+    private func lowestLayerToTrain(_ adapters: AdapterSet, _ g: ModelGradients) -> Int? {
+        let weightLayer = g.layers.firstIndex { $0.hasAny }
+        switch (weightLayer, adapters.lowestTrainableLayer) {
+        case let (w?, a?): return min(w, a)
+        case let (w, a): return w ?? a
         }
     }
 

@@ -18,10 +18,10 @@ struct GGUFWeightLoader {
             let layer = LayerWeights(
                 attentionNorm: try tensor(p + "attn_norm.weight", [d]),
                 attentionNormBias: t.norm == .layer ? try tensor(p + "attn_norm.bias", [d]) : nil,
-                query: try qkv.map { .dense($0.q) } ?? matrix(p + "attn_q.weight", [c.queryWidth, d]),
-                key: try qkv.map { .dense($0.k) } ?? matrix(p + "attn_k.weight", [c.kvWidth, d]),
-                value: try qkv.map { .dense($0.v) } ?? matrix(p + "attn_v.weight", [c.kvWidth, d]),
-                attentionOutput: try matrix(p + "attn_output.weight", [d, c.queryWidth]),
+                query: try qkv.map { .dense($0.q) } ?? linear(i, .query),
+                key: try qkv.map { .dense($0.k) } ?? linear(i, .key),
+                value: try qkv.map { .dense($0.v) } ?? linear(i, .value),
+                attentionOutput: try linear(i, .output),
                 queryBias: t.qkvBias ? try qkv?.qBias ?? tensor(p + "attn_q.bias", [c.queryWidth]) : nil,
                 keyBias: t.qkvBias ? try qkv?.kBias ?? tensor(p + "attn_k.bias", [c.kvWidth]) : nil,
                 valueBias: t.qkvBias ? try qkv?.vBias ?? tensor(p + "attn_v.bias", [c.kvWidth]) : nil,
@@ -31,9 +31,9 @@ struct GGUFWeightLoader {
                 postAttentionNorm: t.postNorms ? try tensor(p + "post_attention_norm.weight", [d]) : nil,
                 feedForwardNorm: try tensor(p + "ffn_norm.weight", [d]),
                 feedForwardNormBias: t.norm == .layer ? try tensor(p + "ffn_norm.bias", [d]) : nil,
-                gate: t.feedForward == .plainGELU ? nil : try matrix(p + "ffn_gate.weight", [c.intermediateSize, d]),
-                up: try matrix(p + "ffn_up.weight", [c.intermediateSize, d]),
-                down: try matrix(p + "ffn_down.weight", [d, c.intermediateSize]),
+                gate: t.feedForward == .plainGELU ? nil : try linear(i, .gate),
+                up: try linear(i, .up),
+                down: try linear(i, .down),
                 upBias: t.outputBias ? try tensor(p + "ffn_up.bias", [c.intermediateSize]) : nil,
                 downBias: t.outputBias ? try tensor(p + "ffn_down.bias", [d]) : nil,
                 postFeedForwardNorm: t.postNorms ? try tensor(p + "post_ffw_norm.weight", [d]) : nil)
@@ -46,6 +46,12 @@ struct GGUFWeightLoader {
             finalNorm: try tensor("output_norm.weight", [d]),
             finalNormBias: t.norm == .layer ? try tensor("output_norm.bias", [d]) : nil,
             output: c.tiedEmbeddings ? nil : try matrix("output.weight", [c.vocabularySize, d]))
+    }
+
+    /// Layer `layer`'s projection `module`, by its name and shape in `LinearModule`'s table.
+    private func linear(_ layer: Int, _ module: LinearModule) throws -> WeightMatrix {
+        let shape = module.shape(in: config)
+        return try matrix("blk.\(layer).\(module.ggufName).weight", [shape.output, shape.input])
     }
 
     /// A linear weight or embedding table: packed when quantized (and packing is on).

@@ -6,11 +6,17 @@ import Foundation
 /// decode call, so the projections run as one GEMM over the batch.
 public final class Generator {
     public let model: Transformer
+    /// Adapters applied to every call of this generator.
+    public let adapters: AdapterSet
+    /// Arithmetic of products with packed weights (`.int8`: llama.cpp's precision).
+    public let arithmetic: PackedArithmetic
     /// Caches kept between calls so their buffers are reused.
     private var cachePool: [KVCache] = []
 
-    public init(model: Transformer) {
+    public init(model: Transformer, adapters: AdapterSet = .none, arithmetic: PackedArithmetic = .float32) {
         self.model = model
+        self.adapters = adapters
+        self.arithmetic = arithmetic
     }
 
     private var tokenizer: Tokenizer? { model.tokenizer }
@@ -70,7 +76,8 @@ public final class Generator {
             row += prompt.count
         }
         var logits = try model.nextTokenLogits(prompts.flatMap { $0.map(Int32.init) },
-                                               batch: KVCacheBatch(caches: caches, segments: segments))
+                                               batch: KVCacheBatch(caches: caches, segments: segments),
+                                               adapters: adapters, arithmetic: arithmetic)
         run.consume(logits, rows: Array(prompts.indices), caches: caches, onLogits: onLogits, onToken: onToken)
         timing.prefillSeconds = Date().timeIntervalSince(start)
 
@@ -85,7 +92,7 @@ public final class Generator {
             let active = run.active
             let ids = active.map { Int32(run.outputs[$0].ids.last!) }
             let batch = KVCacheBatch(caches: caches, segments: active.enumerated().map { ($1, $0, 1) })
-            logits = try model.nextTokenLogits(ids, batch: batch)
+            logits = try model.nextTokenLogits(ids, batch: batch, adapters: adapters, arithmetic: arithmetic)
             timing.decodeSteps += 1
             timing.decodeTokens += active.count
             run.consume(logits, rows: active, caches: caches, onLogits: onLogits, onToken: onToken)

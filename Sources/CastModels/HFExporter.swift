@@ -35,40 +35,18 @@ public enum HFLayout {
     /// The HF module path of a projection, e.g. `model.layers.3.self_attn.q_proj`; for GPT-2,
     /// q, k and v share `transformer.h.N.attn.c_attn`, and there is no gate projection (nil).
     public static func modulePath(_ slot: AdapterSlot, architecture: Architecture) -> String? {
-        if architecture == .gpt2 {
-            let p = "transformer.h.\(slot.layer)."
-            switch slot.module {
-            case .query, .key, .value: return p + "attn.c_attn"
-            case .output: return p + "attn.c_proj"
-            case .up: return p + "mlp.c_fc"
-            case .down: return p + "mlp.c_proj"
-            case .gate: return nil
-            }
-        }
-        let group = [.query, .key, .value, .output].contains(slot.module) ? "self_attn" : "mlp"
-        return "model.layers.\(slot.layer).\(group).\(slot.module.rawValue)"
+        slot.module.hf(architecture)?.modulePath(layer: slot.layer, architecture)
     }
 
     /// Reorders the output rows of a projection's weight (or of a LoRA B) from cast's order to
     /// HF's: llama q/k rows go from adjacent-pair back to rotate-half order; every other
     /// projection is unchanged.
     public static func outputRowsToHF(_ t: Tensor, module: LinearModule, config: ModelConfig) throws -> Tensor {
-        guard let transform = ropeTransform(module, config) else { return t }
-        return try transform.export(t)
+        try HFTransform.outputRows(module, config).export(t)
     }
 
     /// The inverse of `outputRowsToHF`.
     public static func outputRowsFromHF(_ t: Tensor, module: LinearModule, config: ModelConfig) throws -> Tensor {
-        guard let transform = ropeTransform(module, config) else { return t }
-        return try transform.load(t)
-    }
-
-    private static func ropeTransform(_ module: LinearModule, _ c: ModelConfig) -> HFTransform? {
-        guard c.traits.positions == .ropeAdjacent else { return nil }
-        switch module {
-        case .query: return .ropePermutation(heads: c.headCount, headDim: c.headDim)
-        case .key: return .ropePermutation(heads: c.kvHeadCount, headDim: c.headDim)
-        default: return nil
-        }
+        try HFTransform.outputRows(module, config).load(t)
     }
 }

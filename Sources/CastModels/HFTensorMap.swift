@@ -47,6 +47,17 @@ enum HFTransform {
         }
     }
 
+    /// How a projection's output rows (its weight's, bias's or a LoRA B's) differ between
+    /// cast and HF: llama's q/k rows are permuted for RoPE; nothing else is.
+    static func outputRows(_ module: LinearModule, _ c: ModelConfig) -> HFTransform {
+        guard c.traits.positions == .ropeAdjacent else { return .identity }
+        switch module {
+        case .query: return .ropePermutation(heads: c.headCount, headDim: c.headDim)
+        case .key: return .ropePermutation(heads: c.kvHeadCount, headDim: c.headDim)
+        default: return .identity
+        }
+    }
+
     /// Within each head, HF row `s·headDim/2 + i` (rotate-half) is GGUF row `2i + s`
     /// (adjacent pairs). `toAdjacent` goes HF → GGUF; false goes back.
     static func permuteRows(_ t: Tensor, heads: Int, headDim: Int, toAdjacent: Bool) throws -> Tensor {
@@ -129,27 +140,29 @@ enum HFTensorMap {
                       read: { try transform.export(required($0.layers[index][keyPath: path], name)) })
     }
 
+    /// A projection's weight from `LinearModule`'s table (llama q/k rows permuted for RoPE).
+    private static func linear(_ index: Int, _ module: LinearModule, _ c: ModelConfig, layerPrefix: String) -> HFTensorEntry {
+        let name = layerPrefix + module.hf(c.architecture)!.path + ".weight"
+        let shape = module.shape(in: c), transform = HFTransform.outputRows(module, c)
+        return HFTensorEntry(name: name, shape: [shape.output, shape.input], store: { weights, hf in
+            module.setWeight(.dense(try transform.load(hf)), in: &weights.layers[index])
+        }, read: { weights in
+            try transform.export(required(module.weight(in: weights.layers[index])?.tensor, name))
+        })
+    }
+
     /// llama, qwen2, gemma3.
     private static func decoderEntries(_ c: ModelConfig, _ prefix: String) -> [HFTensorEntry] {
-        let t = c.traits, d = c.hiddenSize, ffn = c.intermediateSize
+        let t = c.traits, d = c.hiddenSize
         let gemma = c.architecture == .gemma3
         let norm: HFTransform = gemma ? .gemmaNorm : .identity
-        let (qRope, kRope): (HFTransform, HFTransform) = t.positions == .ropeAdjacent
-            ? (.ropePermutation(heads: c.headCount, headDim: c.headDim), .ropePermutation(heads: c.kvHeadCount, headDim: c.headDim))
-            : (.identity, .identity)
+        let qRope = HFTransform.outputRows(.query, c), kRope = HFTransform.outputRows(.key, c)
         var list = [model(prefix + "embed_tokens.weight", [c.vocabularySize, d], \.tokenEmbedding)]
         for i in 0..<c.layerCount {
             let p = "\(prefix)layers.\(i)."
             list += [
                 layer(i, p + "input_layernorm.weight", [d], \.attentionNorm, norm),
-                layer(i, p + "self_attn.q_proj.weight", [c.queryWidth, d], \.query, qRope),
-                layer(i, p + "self_attn.k_proj.weight", [c.kvWidth, d], \.key, kRope),
-                layer(i, p + "self_attn.v_proj.weight", [c.kvWidth, d], \.value),
-                layer(i, p + "self_attn.o_proj.weight", [d, c.queryWidth], \.attentionOutput),
-                layer(i, p + "mlp.gate_proj.weight", [ffn, d], \.gate),
-                layer(i, p + "mlp.up_proj.weight", [ffn, d], \.up),
-                layer(i, p + "mlp.down_proj.weight", [d, ffn], \.down),
-            ]
+            ] + LinearModule.modules(of: c.architecture).map { linear(i, $0, c, layerPrefix: p) }
             if t.qkvBias {
                 list += [
                     layer(i, p + "self_attn.q_proj.bias", [c.queryWidth], \.queryBias, qRope),

@@ -24,6 +24,8 @@ struct LayerActivations {
     var gate = Tensor(), up = Tensor(), hidden = Tensor()
     var feedForwardOut = Tensor()
     var postFeedForward = Tensor(), postFeedForwardRstd = Tensor()
+    /// What each projection's adapter kept for its backward.
+    var adapterSaved: [LinearModule: [Tensor]] = [:]
 
     /// The tensor that q (or k) rotary embedding reads: normed for Gemma 3, raw otherwise.
     func rotaryInput(query isQuery: Bool, _ traits: ArchitectureTraits) -> Tensor {

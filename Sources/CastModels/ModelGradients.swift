@@ -15,15 +15,23 @@ public struct LayerGradients: Sendable {
 
     public init() {}
 
-    /// Each weight of a layer with its GGUF name suffix, for selecting and naming gradients.
-    static let fields: [(suffix: String, weight: @Sendable (LayerWeights) -> WeightMatrix?,
-                         gradient: WritableKeyPath<LayerGradients, Tensor?> & Sendable)] = [
+    /// Whether any weight of the layer is trainable.
+    var hasAny: Bool { Self.fields.contains { self[keyPath: $0.gradient] != nil } }
+
+    typealias Field = (suffix: String, weight: @Sendable (LayerWeights) -> WeightMatrix?,
+                       gradient: WritableKeyPath<LayerGradients, Tensor?> & Sendable)
+
+    /// Each weight of a layer with its GGUF name suffix, for selecting and naming gradients
+    /// (the linear modules' names from `LinearModule`'s table).
+    static let fields: [Field] = attentionNorms + [LinearModule.query, .key, .value, .output].map(linearField)
+        + attentionVectors + [LinearModule.gate, .up, .down].map(linearField) + feedForwardVectors
+
+    private static let attentionNorms: [Field] = [
         ("attn_norm.weight", { floatWeight($0.attentionNorm) }, \.attentionNorm),
         ("attn_norm.bias", { floatWeight($0.attentionNormBias) }, \.attentionNormBias),
-        ("attn_q.weight", { $0.query }, \.query),
-        ("attn_k.weight", { $0.key }, \.key),
-        ("attn_v.weight", { $0.value }, \.value),
-        ("attn_output.weight", { $0.attentionOutput }, \.attentionOutput),
+    ]
+
+    private static let attentionVectors: [Field] = [
         ("attn_q.bias", { floatWeight($0.queryBias) }, \.queryBias),
         ("attn_k.bias", { floatWeight($0.keyBias) }, \.keyBias),
         ("attn_v.bias", { floatWeight($0.valueBias) }, \.valueBias),
@@ -33,13 +41,17 @@ public struct LayerGradients: Sendable {
         ("post_attention_norm.weight", { floatWeight($0.postAttentionNorm) }, \.postAttentionNorm),
         ("ffn_norm.weight", { floatWeight($0.feedForwardNorm) }, \.feedForwardNorm),
         ("ffn_norm.bias", { floatWeight($0.feedForwardNormBias) }, \.feedForwardNormBias),
-        ("ffn_gate.weight", { $0.gate }, \.gate),
-        ("ffn_up.weight", { $0.up }, \.up),
-        ("ffn_down.weight", { $0.down }, \.down),
+    ]
+
+    private static let feedForwardVectors: [Field] = [
         ("ffn_up.bias", { floatWeight($0.upBias) }, \.upBias),
         ("ffn_down.bias", { floatWeight($0.downBias) }, \.downBias),
         ("post_ffw_norm.weight", { floatWeight($0.postFeedForwardNorm) }, \.postFeedForwardNorm),
     ]
+
+    private static func linearField(_ m: LinearModule) -> Field {
+        ("\(m.ggufName).weight", { m.weight(in: $0) }, m.gradient)
+    }
 }
 
 /// Gradient buffers for a model's weights, allocated only for the weights chosen as

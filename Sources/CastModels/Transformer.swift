@@ -3,17 +3,14 @@ import Foundation
 
 /// A decoder-only language model: embeddings, `layerCount` decoder layers, a final norm and
 /// the output projection. One type serves every architecture; `config.traits` choose the
-/// variant. Weights are frozen float32; adapters attach to the linear projections.
+/// variant. The model is immutable and shared: adapters (LoRA, CAST) and the arithmetic of
+/// packed products are arguments of each call (`ForwardOptions`), never state on the model.
 public final class Transformer {
     public let name: String
     public let config: ModelConfig
+    /// Internal set only for tests that perturb weights in place (finite differences).
     public internal(set) var weights: ModelWeights
-    public var tokenizer: Tokenizer?
-    /// Adapters (LoRA, CAST) on the layers' projections, applied in every forward pass.
-    public var adapters: [AdapterSlot: LinearAdapter] = [:]
-    /// Arithmetic of inference products with packed weights: `.float32` (exact, default) or
-    /// `.int8` (llama.cpp's precision, ~3× faster). Training passes are always exact.
-    public var arithmetic: PackedArithmetic = .float32
+    public let tokenizer: Tokenizer?
     /// RoPE tables by base (Gemma 3 has two); nil for learned positions.
     let ropeTables: [Float: RoPE.Table]
     /// Buffers of the inference forward pass, reused across calls; the lock makes concurrent
@@ -40,14 +37,15 @@ public final class Transformer {
         ropeTables = tables
     }
 
-    func layer(_ index: Int) -> DecoderLayer {
-        var attached: [LinearModule: LinearAdapter] = [:]
-        for module in LinearModule.allCases {
-            if let adapter = adapters[AdapterSlot(layer: index, module: module)] { attached[module] = adapter }
-        }
-        return DecoderLayer(index: index, config: config, weights: weights.layers[index],
-                            rope: ropeTables[config.ropeBase(ofLayer: index)], adapters: attached,
-                            arithmetic: arithmetic)
+    /// The same architecture, tokenizer and name with other weights (e.g. a LoRA merged in).
+    public func replacingWeights(_ newWeights: ModelWeights, name newName: String? = nil) throws -> Transformer {
+        try Transformer(name: newName ?? name, config: config, weights: newWeights, tokenizer: tokenizer)
+    }
+
+    func layer(_ index: Int, _ adapters: AdapterSet, _ arithmetic: PackedArithmetic) -> DecoderLayer {
+        DecoderLayer(index: index, config: config, weights: weights.layers[index],
+                     rope: ropeTables[config.ropeBase(ofLayer: index)], adapters: adapters.adapters(ofLayer: index),
+                     arithmetic: arithmetic)
     }
 
     // MARK: embeddings
@@ -81,9 +79,8 @@ public final class Transformer {
     // MARK: output head
 
     /// `logits = W_out·h` (with the model's softcap, if any) for every row of `hidden`.
-    func project(_ hidden: Tensor, training: Bool = false, into logits: inout Tensor) throws {
-        try Linear.forward(hidden, weight: weights.outputProjection, arithmetic: training ? .float32 : arithmetic,
-                           into: &logits)
+    func project(_ hidden: Tensor, arithmetic: PackedArithmetic, into logits: inout Tensor) throws {
+        try Linear.forward(hidden, weight: weights.outputProjection, arithmetic: arithmetic, into: &logits)
         if let cap = config.finalLogitSoftcap {
             let p = logits.mutableData
             for i in 0..<logits.count { p[i] = cap * Foundation.tanh(p[i] / cap) }
@@ -101,18 +98,21 @@ public final class Transformer {
 
     // MARK: inference
 
-    /// Logits `[batch, tokens, vocab]` for equal-length token sequences (no cache, no
-    /// saved activations).
-    public func logits(_ sequences: [[Int32]]) throws -> Tensor {
+    /// Logits `[batch, tokens, vocab]` for token sequences (no cache, no saved activations;
+    /// shorter sequences are right-padded, their padding rows hold junk).
+    public func logits(_ sequences: [[Int32]], adapters: AdapterSet = .none,
+                       arithmetic: PackedArithmetic = .float32) throws -> Tensor {
         var pass = ForwardPass()
-        try forward(sequences, pass: &pass, training: false)
-        return try pass.logits.reshaped([sequences.count, sequences.first?.count ?? 0, config.vocabularySize])
+        try forward(sequences, options: ForwardOptions(adapters: adapters, arithmetic: arithmetic), pass: &pass)
+        return try pass.logits.reshaped([sequences.count, pass.tokens, config.vocabularySize])
     }
 
     /// Runs the rows of `batch` (one segment per sequence) through the model, appending them
     /// to the caches, and returns the final normed hidden state of each segment's last row,
     /// `[segments, d]` — the input of the output head for the next-token prediction.
-    func forwardCached(_ ids: [Int32], batch: KVCacheBatch) throws -> Tensor {
+    func forwardCached(_ ids: [Int32], batch: KVCacheBatch, adapters: AdapterSet,
+                       arithmetic: PackedArithmetic) throws -> Tensor {
+        try adapters.validate(for: self)
         inferenceLock.lock()
         defer { inferenceLock.unlock() }
         try batch.validate(rows: ids.count, model: name)
@@ -120,7 +120,7 @@ public final class Transformer {
         var x = Tensor(), y = Tensor()
         try embed(ids, positions: positions, into: &x)
         for index in 0..<config.layerCount {
-            try layer(index).forward(x, positions: positions, context: .cached(batch),
+            try layer(index, adapters, arithmetic).forward(x, positions: positions, context: .cached(batch),
                                      saved: &inferenceScratch, into: &y)
             swap(&x, &y)
         }
@@ -137,9 +137,12 @@ public final class Transformer {
     }
 
     /// Next-token logits `[segments, vocab]` after feeding `batch`'s rows through the caches.
-    public func nextTokenLogits(_ ids: [Int32], batch: KVCacheBatch) throws -> Tensor {
+    /// The caches must have been filled with the same adapters.
+    public func nextTokenLogits(_ ids: [Int32], batch: KVCacheBatch, adapters: AdapterSet = .none,
+                                arithmetic: PackedArithmetic = .float32) throws -> Tensor {
         var logits = Tensor()
-        try project(try forwardCached(ids, batch: batch), into: &logits)
+        try project(try forwardCached(ids, batch: batch, adapters: adapters, arithmetic: arithmetic),
+                    arithmetic: arithmetic, into: &logits)
         return logits
     }
 }

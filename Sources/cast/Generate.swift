@@ -37,7 +37,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let transformer = try model.load().model
-        let generator = Generator(model: transformer)
+        let generator = try model.generator(for: transformer)
         if !chat { writeStandardOutput(prompt) }
         Interrupt.install()
         defer { Interrupt.uninstall() }

@@ -35,12 +35,13 @@ struct Logits: ParsableCommand {
 
     func run() throws {
         let transformer = try model.load().model
-        let generator = Generator(model: transformer)
+        let generator = try model.generator(for: transformer)
         let ids = try generator.promptIds(for: prompt)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         let cache = KVCache(config: transformer.config)
         let logits = try transformer.nextTokenLogits(
-            ids.map(Int32.init), batch: KVCacheBatch(caches: [cache], segments: [(0, 0, ids.count)]))
+            ids.map(Int32.init), batch: KVCacheBatch(caches: [cache], segments: [(0, 0, ids.count)]),
+            adapters: generator.adapters, arithmetic: model.arithmetic)
         let row = logits.scalars
         let best = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(top)
         let maximum = Double(row.max() ?? 0)

@@ -48,12 +48,11 @@ enum ModelBenchmark {
             throw ValidationErrorMessage("\(path): the model has no tokenizer; the benchmark prompts need one")
         }
         let prompts = try BenchPrompts(tokenizer: tokenizer, corpus: corpus)
-        let workload = ModelWorkload(model: model)
 
         // Speed rows twice: exact float32 arithmetic, then int8 activations (llama.cpp's own
         // precision), each timed alternately with llama.cpp.
         for arithmetic in PackedArithmetic.allCases {
-            model.arithmetic = arithmetic
+            let workload = ModelWorkload(model: model, arithmetic: arithmetic)
             let tag = arithmetic == .float32 ? "" : " [int8]"
             for count in [128, 512] {
                 let tokens = Array(prompts.long.prefix(count))
@@ -70,7 +69,7 @@ enum ModelBenchmark {
                 unit: "tok/s, higher is better")
 
             // Batched: ours with all prompts at once against llama.cpp's single-stream decode.
-            let newTokens = 16, generator = Generator(model: model)
+            let newTokens = 16, generator = Generator(model: model, arithmetic: arithmetic)
             var batched = 0.0
             for _ in 0..<2 {
                 let run = try ModelWorkload.generateBatched(generator, prompts: prompts.short, newTokens: newTokens)
@@ -79,7 +78,6 @@ enum ModelBenchmark {
             row("generate \(prompts.short.count) prompts × \(newTokens) tokens (peer: 1-stream decode)\(tag)",
                 ours: batched, peer: peerDecode, unit: "tok/s, higher is better")
         }
-        model.arithmetic = .float32
 
         // Peak memory: ours in a fresh child process doing a prefill and a decode.
         let probeTokens = Array(prompts.long.prefix(BenchPrompts.longCount))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CastAdapters
 import CastModels
 import CastTensor
 import Foundation
@@ -14,6 +15,9 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "Arithmetic of products with packed weights: float32 (exact) or int8 (activations rounded to 8 bits per group, as llama.cpp; ~2× faster prefill).")
     var arithmetic: PackedArithmetic = .float32
+
+    @Option(help: "A LoRA adapter to apply: a PEFT folder (adapter_config.json + adapter_model.safetensors) or a GGUF-LoRA file.")
+    var adapter: String?
 
     func validate() throws {
         if arithmetic == .int8 && weights == .float32 {
@@ -44,8 +48,18 @@ struct ModelOptions: ParsableArguments {
         let start = Date()
         let name = FileManager.default.fileExists(atPath: model) ? nil : model
         let transformer = try Transformer.loadGGUF(path: path, name: name, quantized: weights)
-        transformer.arithmetic = arithmetic
         return (transformer, Date().timeIntervalSince(start))
+    }
+
+    /// The adapters `--adapter` names for `transformer` (none without the option).
+    func adapters(for transformer: Transformer) throws -> AdapterSet {
+        guard let adapter else { return .none }
+        return try LoRAAdapter.load(adapter, for: transformer.config).adapters
+    }
+
+    /// A generator with the options' adapters and arithmetic.
+    func generator(for transformer: Transformer) throws -> Generator {
+        Generator(model: transformer, adapters: try adapters(for: transformer), arithmetic: arithmetic)
     }
 
     /// Just the tokenizer (no weights are read).

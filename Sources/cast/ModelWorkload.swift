@@ -43,10 +43,12 @@ struct ValidationErrorMessage: Error, CustomStringConvertible {
 /// reusing one KV cache the way llama.cpp reuses its context.
 struct ModelWorkload {
     let model: Transformer
+    let arithmetic: PackedArithmetic
     let cache: KVCache
 
-    init(model: Transformer) {
+    init(model: Transformer, arithmetic: PackedArithmetic) {
         self.model = model
+        self.arithmetic = arithmetic
         cache = KVCache(config: model.config)
     }
 
@@ -66,7 +68,7 @@ struct ModelWorkload {
 
     private func feed(_ tokens: [Int]) throws -> Tensor {
         let batch = KVCacheBatch(caches: [cache], segments: [(cache: 0, start: 0, count: tokens.count)])
-        return try model.nextTokenLogits(tokens.map(Int32.init), batch: batch)
+        return try model.nextTokenLogits(tokens.map(Int32.init), batch: batch, arithmetic: arithmetic)
     }
 
     /// Greedy batched generation of up to `newTokens` tokens for every prompt at once with
@@ -92,7 +94,7 @@ struct MemoryProbe: Codable {
     /// Loads `path`, prefills `tokens` minus the last 64 and decodes those 64 one at a time.
     static func run(path: String, tokens: [Int]) throws -> MemoryProbe {
         let model = try Transformer.loadGGUF(path: path)
-        let workload = ModelWorkload(model: model)
+        let workload = ModelWorkload(model: model, arithmetic: .float32)
         let decoded = min(64, tokens.count / 2)
         _ = try workload.decode(prompt: Array(tokens.dropLast(decoded)), tokens: Array(tokens.suffix(decoded)))
         let c = model.config

@@ -33,7 +33,7 @@ struct Quickstart: ParsableCommand {
         say(String(format: "  load time   %.2f s (weights %@, %@ in memory; %@ arithmetic)", loadSeconds,
                      model.weights.rawValue, formatBytes(Int64(transformer.weights.byteCount)), model.arithmetic.rawValue))
 
-        let generator = Generator(model: transformer)
+        let generator = try model.generator(for: transformer)
         let options = GenerationOptions(maxNewTokens: maxTokens, sampling: .greedy)
         say("\n> \(question)")
         Interrupt.install()

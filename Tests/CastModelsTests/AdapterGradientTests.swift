@@ -1,12 +1,16 @@
+import CastTestSupport
 import CastTensor
 import Testing
 @testable import CastModels
 
 /// A plain low-rank adapter for tests: `y += B·(A·x)` with `A [rank, in]`, `B [out, rank]`.
-/// It keeps no state between calls (backward recomputes `A·x`) and accumulates `dA`, `dB`.
+/// It saves nothing (backward recomputes `A·x`) and accumulates `dA`, `dB`.
 final class LowRankTestAdapter: LinearAdapter {
     var a: Tensor, b: Tensor
     var dA: Tensor?, dB: Tensor?
+    var inputWidth: Int { a.shape[1] }
+    var outputWidth: Int { b.shape[0] }
+    var isTrainable: Bool { true }
 
     /// Both factors random (B too, unlike LoRA's zero start) so both gradients are non-zero.
     init(input: Int, output: Int, rank: Int = 2, seed: UInt64) {
@@ -16,11 +20,11 @@ final class LowRankTestAdapter: LinearAdapter {
         dB = Tensor(zeros: b.shape)
     }
 
-    func forward(_ x: Tensor, addingTo y: inout Tensor, saving: Bool) throws {
+    func forward(_ x: Tensor, addingTo y: inout Tensor, saving: Bool, saved: inout [Tensor]) throws {
         try y.add(try Linear.forward(try Linear.forward(x, weight: a), weight: b))
     }
 
-    func backward(dy: Tensor, x: Tensor, dx: inout Tensor?) throws {
+    func backward(dy: Tensor, x: Tensor, saved: [Tensor], dx: inout Tensor?) throws {
         let u = try Linear.forward(x, weight: a)
         var du: Tensor? = Tensor(zeros: u.shape)
         var noBias: Tensor? = nil
@@ -36,32 +40,24 @@ final class LowRankTestAdapter: LinearAdapter {
 struct AdapterGradientTests {
     static let bound = TransformerBackwardTests.bound
 
-    /// `(in, out)` of the projection `module` in `config`.
-    static func shape(of module: LinearModule, _ c: ModelConfig) -> (input: Int, output: Int) {
-        switch module {
-        case .query: (c.hiddenSize, c.queryWidth)
-        case .key, .value: (c.hiddenSize, c.kvWidth)
-        case .output: (c.queryWidth, c.hiddenSize)
-        case .gate, .up: (c.hiddenSize, c.intermediateSize)
-        case .down: (c.intermediateSize, c.hiddenSize)
+    /// A fresh adapter for each slot, in slot order.
+    static func make(_ slots: [AdapterSlot], for model: Transformer, seed: UInt64 = 100) -> [LowRankTestAdapter] {
+        slots.enumerated().map { k, slot in
+            let s = slot.module.shape(in: model.config)
+            return LowRankTestAdapter(input: s.input, output: s.output, seed: seed + UInt64(k))
         }
     }
 
-    /// Attaches a fresh adapter at each slot; returns them in slot order.
-    static func attach(_ slots: [AdapterSlot], to model: Transformer) -> [LowRankTestAdapter] {
-        slots.enumerated().map { k, slot in
-            let s = shape(of: slot.module, model.config)
-            let adapter = LowRankTestAdapter(input: s.input, output: s.output, seed: 100 + UInt64(k))
-            model.adapters[slot] = adapter
-            return adapter
-        }
+    static func set(_ slots: [AdapterSlot], _ adapters: [LowRankTestAdapter]) -> AdapterSet {
+        AdapterSet(Dictionary(uniqueKeysWithValues: zip(slots, adapters.map { $0 as any LinearAdapter })))
     }
 
     /// Checks the adapters' `dA`, `dB` (at most `samples` elements of each, all when they
     /// have fewer) and `dEmbeddings` (`inputSamples` elements) against central differences.
     static func check(_ model: Transformer, slots: [AdapterSlot], adapters: [LowRankTestAdapter],
                       samples: Int, inputSamples: Int) throws {
-        let check = ModelGradCheck(model: model)
+        var check = ModelGradCheck(model: model)
+        check.adapters = set(slots, adapters)
         let dEmbeddings = try check.analytic(trainable: { _ in false }).dEmbeddings
         var rng = SeededGenerator(seed: 47)
         var all = GradientErrors()
@@ -102,7 +98,7 @@ struct AdapterGradientTests {
     func queryAndDownAdapters(_ architecture: Architecture) throws {
         let model = try TinyModels.model(architecture)
         let slots = [AdapterSlot(layer: 1, module: .query), AdapterSlot(layer: 1, module: .down)]
-        let adapters = Self.attach(slots, to: model)
+        let adapters = Self.make(slots, for: model)
         try Self.check(model, slots: slots, adapters: adapters, samples: 100, inputSamples: 96)
     }
 
@@ -113,7 +109,7 @@ struct AdapterGradientTests {
         let model = try TinyModels.model(architecture)
         let modules = LinearModule.allCases.filter { $0 != .gate || model.weights.layers[0].gate != nil }
         let slots = modules.map { AdapterSlot(layer: 0, module: $0) }
-        let adapters = Self.attach(slots, to: model)
+        let adapters = Self.make(slots, for: model)
         try Self.check(model, slots: slots, adapters: adapters, samples: 8, inputSamples: 32)
     }
 }

@@ -1,3 +1,4 @@
+import CastTestSupport
 import CastTensor
 import Foundation
 import Testing
@@ -83,10 +84,9 @@ struct ForwardReference: Decodable {
     func int8ArithmeticKeepsLlamaCppPrecision(model name: String) throws {
         let reference = try ForwardReference.load(name)
         let model = try Transformer.loadGGUF(path: TestModels.url(name).path, name: name, quantized: .packed)
-        model.arithmetic = .int8
         var worst = 0.0, lowestPearson = 1.0
         for prompt in reference.prompts {
-            let logits = try model.logits([prompt.ids])
+            let logits = try model.logits([prompt.ids], arithmetic: .int8)
             let vocab = model.config.vocabularySize
             for position in prompt.positions {
                 let row = logits.data + position.pos * vocab

@@ -1,3 +1,4 @@
+import CastTestSupport
 import CastTensor
 @testable import CastModels
 
@@ -13,6 +14,8 @@ struct ModelGradCheck {
     let sequences: [[Int32]]
     let r1: Tensor, r2: Tensor
     let step: Float
+    /// Adapters applied in every pass of the check.
+    var adapters = AdapterSet.none
 
     var rows: Int { sequences.count * sequences[0].count }
 
@@ -33,7 +36,7 @@ struct ModelGradCheck {
         var g = ModelGradients(for: model.weights, trainable: trainable)
         var dEmbeddings: Tensor? = Tensor(zeros: [rows, model.config.hiddenSize])
         var pass = ForwardPass()
-        try model.forward(sequences, pass: &pass, training: true)
+        try model.forward(sequences, pass: &pass, training: true, adapters: adapters)
         try model.backward(&pass, dLogits: r1, dHidden: r2, gradients: &g, dEmbeddings: &dEmbeddings)
         return (g, dEmbeddings!)
     }
@@ -43,13 +46,14 @@ struct ModelGradCheck {
     /// The loss with the model's current weights and adapters.
     func loss() throws -> Double {
         var pass = ForwardPass()
-        try model.forward(sequences, pass: &pass, training: false)
+        try model.forward(sequences, pass: &pass, training: false, adapters: adapters)
         return Self.dot(pass.logits, r1) + Self.dot(pass.hidden, r2)
     }
 
     /// The loss of a forward pass that starts from the layer-0 input `x` instead of the ids.
     func loss(fromLayerInput x: Tensor) throws -> Double {
-        let out = try model.outputs(fromLayerInput: x, batch: sequences.count, tokens: sequences[0].count)
+        let out = try model.outputs(fromLayerInput: x, batch: sequences.count, tokens: sequences[0].count,
+                                    adapters: adapters)
         return Self.dot(out.logits, r1) + Self.dot(out.hidden, r2)
     }
 
@@ -85,7 +89,7 @@ struct ModelGradCheck {
     /// reproduce the model's own loss exactly.
     func inputGradientErrors(_ dEmbeddings: Tensor, elements: [Int]? = nil) throws -> GradientErrors {
         var pass = ForwardPass()
-        try model.forward(sequences, pass: &pass, training: false)
+        try model.forward(sequences, pass: &pass, training: false, adapters: adapters)
         let x = pass.residualStream(atLayer: 0)
         var perturbed = x
         let reproduced = try loss(fromLayerInput: perturbed)
@@ -108,51 +112,20 @@ struct ModelGradCheck {
     }
 }
 
-/// The largest error of a set of analytic-vs-numeric comparisons, and where it was.
-struct GradientErrors: CustomStringConvertible {
-    var maxError = 0.0
-    var worst = "none"
-    var checked = 0
-    /// Largest |numeric| seen: shows the check was not vacuous.
-    var largestNumeric = 0.0
-    /// For input checks: |loss of the test-only forward path − loss of the model's own|.
-    var pathMismatch = 0.0
-
-    mutating func record(_ what: @autoclosure () -> String, analytic: Float, numeric: Double) {
-        checked += 1
-        largestNumeric = max(largestNumeric, abs(numeric))
-        let error = abs(Double(analytic) - numeric) / max(1, abs(numeric))
-        if error > maxError {
-            maxError = error
-            worst = "\(what()): analytic \(analytic), numeric \(numeric)"
-        }
-    }
-
-    mutating func merge(_ other: GradientErrors) {
-        checked += other.checked
-        largestNumeric = max(largestNumeric, other.largestNumeric)
-        if other.maxError > maxError { maxError = other.maxError; worst = other.worst }
-    }
-
-    var description: String {
-        "max error \(maxError) over \(checked) elements (largest |gradient| \(largestNumeric)); worst \(worst)"
-    }
-}
-
 extension Transformer {
     /// Test-only: the final hidden states and logits of a forward pass that starts from `x`,
     /// the layer-0 input (`[batch·tokens, d]`), mirroring `forward(_:pass:training:)`.
-    func outputs(fromLayerInput x: Tensor, batch: Int, tokens: Int) throws -> (logits: Tensor, hidden: Tensor) {
+    func outputs(fromLayerInput x: Tensor, batch: Int, tokens: Int, adapters: AdapterSet) throws -> (logits: Tensor, hidden: Tensor) {
         let positions = (0..<batch).flatMap { _ in (0..<tokens).map { Int32($0) } }
         let context = AttentionContext.sequences(batch: batch, tokens: tokens, saveProbabilities: false)
         var x = x, y = Tensor(), scratch = LayerActivations()
         for index in 0..<config.layerCount {
-            try layer(index).forward(x, positions: positions, context: context, saved: &scratch, into: &y)
+            try layer(index, adapters, .float32).forward(x, positions: positions, context: context, saved: &scratch, into: &y)
             swap(&x, &y)
         }
         var hidden = Tensor(), mean = Tensor(), rstd = Tensor(), logits = Tensor()
         try finalNorm(x, into: &hidden, mean: &mean, rstd: &rstd)
-        try project(hidden, into: &logits)
+        try project(hidden, arithmetic: .float32, into: &logits)
         return (logits, hidden)
     }
 }

@@ -1,3 +1,4 @@
+import CastTestSupport
 import CastTensor
 import Testing
 @testable import CastModels

@@ -1,0 +1,28 @@
+import CastTensor
+
+/// What one forward call computes and with which adapters. Everything that varies between
+/// calls lives here (or in the `ForwardPass`), none of it on the shared `Transformer`, so
+/// passes of the same model with different adapters can be in flight at once.
+public struct ForwardOptions {
+    /// Adapters on the projections for this pass (kept by the pass for its backward).
+    public var adapters: AdapterSet
+    /// Keep every activation the backward pass needs. Training passes are always exact.
+    public var training: Bool
+    /// Arithmetic of products with packed weights in passes that save nothing.
+    public var arithmetic: PackedArithmetic
+    /// Stop after this layer: `residualStream(atLayer: lastLayer + 1)` is the last thing
+    /// computed (no final norm, no logits). Nil runs every layer.
+    public var lastLayer: Int?
+    /// Compute the output head's logits (false: stop at the final normed hidden states; the
+    /// full-vocabulary logits can be gigabytes, e.g. gemma3's 262k columns).
+    public var logits: Bool
+
+    public init(adapters: AdapterSet = .none, training: Bool = false, arithmetic: PackedArithmetic = .float32,
+                lastLayer: Int? = nil, logits: Bool = true) {
+        self.adapters = adapters
+        self.training = training
+        self.arithmetic = arithmetic
+        self.lastLayer = lastLayer
+        self.logits = logits
+    }
+}
