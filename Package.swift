@@ -38,7 +38,9 @@ let package = Package(
         .testTarget(name: "CastTensorTests", dependencies: ["CastTensor"]),
         .testTarget(name: "CastModelsTests", dependencies: ["CastModels", "CastTestSupport"],
                     resources: [.copy("References")]),
-        .testTarget(name: "CastAdaptersTests", dependencies: ["CastAdapters", "CastTestSupport"],
+        .testTarget(name: "CastAdaptersTests", dependencies: [
+            "CastAdapters", "CastTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        ],
                     resources: [.copy("References")]),
     ]
 )

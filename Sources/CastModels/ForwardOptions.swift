@@ -16,13 +16,18 @@ public struct ForwardOptions {
     /// Compute the output head's logits (false: stop at the final normed hidden states; the
     /// full-vocabulary logits can be gigabytes, e.g. gemma3's 262k columns).
     public var logits: Bool
+    /// Compute logits only at these rows of `batch·tokens` (e.g. the answer tokens a loss
+    /// reads): `pass.logits` is then `[logitRows.count, vocab]`, and so is backward's
+    /// `dLogits`. Nil: every row.
+    public var logitRows: [Int]?
 
     public init(adapters: AdapterSet = .none, training: Bool = false, arithmetic: PackedArithmetic = .float32,
-                lastLayer: Int? = nil, logits: Bool = true) {
+                lastLayer: Int? = nil, logits: Bool = true, logitRows: [Int]? = nil) {
         self.adapters = adapters
         self.training = training
         self.arithmetic = arithmetic
         self.lastLayer = lastLayer
         self.logits = logits
+        self.logitRows = logitRows
     }
 }

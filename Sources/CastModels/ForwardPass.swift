@@ -41,6 +41,17 @@ public struct ForwardPass {
 
     public var hasPadding: Bool { lengths.contains { $0 != tokens } }
 
+    /// The final hidden states of `rows` (checked), `[rows.count, d]`.
+    func hiddenRows(_ rows: [Int]) throws -> Tensor {
+        let total = batch * tokens, d = hidden.count / max(total, 1)
+        if let bad = rows.first(where: { !(0..<total).contains($0) }) {
+            throw ModelError.invalidInput("logitRows: row \(bad) is outside the batch's \(total) rows")
+        }
+        var out = Tensor(zeros: [rows.count, d])
+        for (k, row) in rows.enumerated() { (out.mutableData + k * d).update(from: hidden.data + row * d, count: d) }
+        return out
+    }
+
     /// `t` with its padding rows zeroed (the tensor itself when there are none).
     func zeroingPadding(_ t: Tensor) -> Tensor {
         guard hasPadding else { return t }
@@ -92,8 +103,12 @@ extension Transformer {
         pass.logits.reuse(shape: [0])
         guard last == layerCount - 1 else { return }
         try finalNorm(pass.inputs[layerCount], into: &pass.hidden, mean: &pass.finalMean, rstd: &pass.finalRstd)
-        if options.logits {
-            try project(pass.hidden, arithmetic: training ? .float32 : options.arithmetic, into: &pass.logits)
+        guard options.logits else { return }
+        let arithmetic = training ? .float32 : options.arithmetic
+        if let rows = options.logitRows {
+            try project(try pass.hiddenRows(rows), arithmetic: arithmetic, into: &pass.logits)
+        } else {
+            try project(pass.hidden, arithmetic: arithmetic, into: &pass.logits)
         }
     }
 
@@ -126,8 +141,9 @@ extension Transformer {
             guard pass.options.logits else {
                 throw ModelError.invalidInput("\(name): dLogits given, but the forward pass skipped the output head")
             }
-            try dLogits.expectShape([rows, config.vocabularySize], "Transformer.backward", "dLogits")
-            var dz = pass.zeroingPadding(dLogits)
+            let logitRows = pass.options.logitRows
+            try dLogits.expectShape([logitRows?.count ?? rows, config.vocabularySize], "Transformer.backward", "dLogits")
+            var dz = logitRows == nil ? pass.zeroingPadding(dLogits) : dLogits
             if let cap = config.finalLogitSoftcap {
                 // z = cap·tanh(u/cap) ⇒ dz/du = 1 − (z/cap)²
                 let zp = pass.logits.data, dp = dz.mutableData
@@ -139,8 +155,20 @@ extension Transformer {
             var dOutputWeight: Tensor? = nil, noBias: Tensor? = nil
             if tied { swap(&dOutputWeight, &g.tokenEmbedding) } else { swap(&dOutputWeight, &g.output) }
             defer { if tied { swap(&dOutputWeight, &g.tokenEmbedding) } else { swap(&dOutputWeight, &g.output) } }
-            try Linear.backward(dy: dz, x: pass.hidden, weight: weights.outputProjection,
-                                dx: &pass.dHiddenTotal, dWeight: &dOutputWeight, dBias: &noBias)
+            if let logitRows {
+                // Only the chosen rows reach the head: their hidden-state gradient is
+                // computed compactly, then added at their rows.
+                var dRows: Tensor? = Tensor(zeros: [logitRows.count, d])
+                try Linear.backward(dy: dz, x: try pass.hiddenRows(logitRows), weight: weights.outputProjection,
+                                    dx: &dRows, dWeight: &dOutputWeight, dBias: &noBias)
+                let src = dRows!.data, dst = pass.dHiddenTotal!.mutableData
+                for (k, row) in logitRows.enumerated() where !pass.isPadding(row: row) {
+                    for j in 0..<d { dst[row * d + j] += src[k * d + j] }
+                }
+            } else {
+                try Linear.backward(dy: dz, x: pass.hidden, weight: weights.outputProjection,
+                                    dx: &pass.dHiddenTotal, dWeight: &dOutputWeight, dBias: &noBias)
+            }
         }
         LayerBackwardScratch.prepare(&pass.dStream, [rows, d])
         let last = pass.inputs[layerCount]

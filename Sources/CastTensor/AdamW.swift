@@ -79,6 +79,24 @@ public final class AdamW {
         secondMoments = []
     }
 
+    /// The optimizer's whole state (for checkpoints): step count and both moments.
+    public var state: (stepCount: Int, firstMoments: [Tensor], secondMoments: [Tensor]) {
+        (stepCount, firstMoments, secondMoments)
+    }
+
+    /// Restores a state saved from `state`, so the next step continues that run exactly.
+    public func restore(stepCount: Int, firstMoments: [Tensor], secondMoments: [Tensor]) throws {
+        guard stepCount >= 0, firstMoments.count == secondMoments.count,
+              zip(firstMoments, secondMoments).allSatisfy({ $0.shape == $1.shape }),
+              (stepCount == 0) == firstMoments.isEmpty else {
+            throw TensorError("AdamW.restore", "inconsistent state: step \(stepCount), \(firstMoments.count) first and "
+                              + "\(secondMoments.count) second moments")
+        }
+        self.stepCount = stepCount
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+
     /// Updates `parameters` in place from `gradients` (same order and shapes).
     ///
     /// Throws, leaving parameters and state untouched, when the config is out of range,

@@ -77,6 +77,12 @@ enum Interrupt {
 
     static func install() {
         flag = 0
+        // A parent that spawned us from a thread with signals blocked (libdispatch workers
+        // block them; so do some notebook kernels) passes that mask on: unblock SIGINT.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
             Interrupt.flag = 1
             signal(SIGINT, SIG_DFL)

@@ -27,15 +27,16 @@ public enum TestModels {
         try GGUFFile(url: url(name))
     }
 
-    /// A loaded model shared by every test in the process (weights are read-only; tests must
-    /// not attach adapters to it).
-    public static func model(_ name: String) throws -> Transformer {
+    /// A loaded model shared by every test in the process (weights are read-only), its
+    /// quantized matrices held as `weights` says (default: the machine's preferred form).
+    public static func model(_ name: String, weights: QuantizedWeights = .preferred) throws -> Transformer {
         let path = try url(name)
         cache.lock.lock()
         defer { cache.lock.unlock() }
-        if let model = cache.models[name] { return model }
-        let model = try Transformer.loadGGUF(path: path.path, name: name)
-        cache.models[name] = model
+        let key = "\(name)/\(weights.rawValue)"
+        if let model = cache.models[key] { return model }
+        let model = try Transformer.loadGGUF(path: path.path, name: name, quantized: weights)
+        cache.models[key] = model
         return model
     }
 
@@ -67,5 +68,21 @@ public enum TestSupport {
         var m: Float = 0
         for i in 0..<a.count { m = max(m, abs(a.data[i] - b.data[i])) }
         return m
+    }
+}
+
+extension TestSupport {
+    /// The repository's root (tests read committed files and the built `cast`).
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `cast` executable built beside the tests (`swift build --build-tests -c release`).
+    public static func castExecutable() throws -> URL {
+        for configuration in ["release", "debug"] {
+            let url = repository.appendingPathComponent(".build/\(configuration)/cast")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey:
+            "no built cast in .build/release or .build/debug: run `swift build --build-tests -c release` first"])
     }
 }

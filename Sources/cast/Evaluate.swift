@@ -1,0 +1,74 @@
+import ArgumentParser
+import CastAdapters
+import CastModels
+import Foundation
+
+/// `cast evaluate -m MODEL [--adapter DIR] --task TASK`: exact-match score on the test split.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score a model (with an adapter) on a task's test split: exact match of greedy generations.",
+        discussion: "Ctrl-C stops after the current batch.")
+
+    @OptionGroup var model: ModelOptions
+    @Option(help: "A built-in task (arith, dates, reverse) or a JSONL file of {\"prompt\", \"answer\"[, \"split\"]}.")
+    var task: String
+    @Option(help: "Judge only the first N test examples.") var limit: Int?
+    @Option(help: "Prompts generated together.") var batchSize = 32
+    @Flag(help: "Print JSON: {\"score\", \"correct\", \"total\", \"examples\": [first few]}.") var json = false
+
+    func run() throws {
+        let suite = try TaskSuite.load(task)
+        let transformer = try model.load().model
+        let adapters = try model.adapters(for: transformer)
+        let bar = ProgressBar(label: "evaluate", unit: "examples", enabled: !json)
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+        let score = try TaskEvaluation.evaluate(transformer, adapters: adapters, task: suite, limit: limit,
+                                                batchSize: batchSize, arithmetic: model.arithmetic,
+                                                shouldStop: { Interrupt.requested }) { done, total in
+            bar.update(done: done, total: total)
+        }
+        bar.finish()
+        if json {
+            struct Output: Encodable {
+                let task: String, model: String, adapter: String?, score: Double, correct: Int, total: Int, seconds: Double
+                let examples: [TaskScore.Example]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let output = Output(task: suite.name, model: transformer.name, adapter: model.adapter, score: score.score,
+                                correct: score.correct, total: score.total, seconds: score.seconds,
+                                examples: Array(score.examples.prefix(5)))
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            return
+        }
+        print(String(format: "%@ on %@: %d / %d correct, score %.3f (%.1f s)", transformer.name, suite.name,
+                     score.correct, score.total, score.score, score.seconds))
+        for e in score.examples.prefix(3) {
+            print("  \(e.correct ? "✓" : "✗") \(e.prompt.replacingOccurrences(of: "\n", with: " ")) → \(e.generated.debugDescription) (want \(e.answer.debugDescription))")
+        }
+    }
+}
+
+/// `cast tasks`: the built-in task suites.
+struct Tasks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the built-in task suites, or write them as JSONL files (`cast tasks --write datasets`).")
+
+    @Option(help: "Write every built-in task as DIR/<name>.jsonl.") var write: String?
+
+    func run() throws {
+        for generator in TaskGenerators.all {
+            let suite = try generator.suite()
+            if let write {
+                let url = URL(fileURLWithPath: write).appendingPathComponent("\(generator.name).jsonl")
+                try FileManager.default.createDirectory(atPath: write, withIntermediateDirectories: true)
+                try Data(try suite.jsonl().utf8).write(to: url, options: .atomic)
+                print("wrote \(url.path) (\(suite.train.count) train, \(suite.test.count) test)")
+            } else {
+                print("\(generator.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(generator.summary) "
+                      + "(\(suite.train.count) train, \(suite.test.count) test); e.g. \(suite.test[0].prompt.debugDescription) → \(suite.test[0].answer.debugDescription)")
+            }
+        }
+    }
+}
