@@ -18,16 +18,14 @@ Models: smollm2-135m qwen2.5-0.5b gemma3-270m (default: all).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-CAST = Path(os.environ.get("CAST_BIN", ROOT / ".build/release/cast"))
-CAST_HOME = Path(os.environ.get("CAST_HOME", Path.home() / ".cache/cast"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_support import ROOT, cast_json, cast_tokenize, hf_folder  # noqa: E402
+
 FORWARD_REFS = ROOT / "Tests/CastModelsTests/References"
 MODELS = ["smollm2-135m", "qwen2.5-0.5b", "gemma3-270m"]
 CAST_PROMPTS = [
@@ -35,19 +33,6 @@ CAST_PROMPTS = [
     "def add(a, b):\n    return",
     "In 1969, 3 astronauts flew 384400 km to the Moon and",
 ]
-
-
-def cast_json(*args: str) -> dict:
-    out = subprocess.run([str(CAST), *args], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
-
-
-def hf_folder(model: str) -> Path:
-    """$CAST_HOME/hf/<model>, exported by cast when missing."""
-    folder = CAST_HOME / "hf" / model
-    if not (folder / "config.json").exists() or not (folder / "model.safetensors").exists():
-        subprocess.run([str(CAST), "export-hf", "-m", model, "--out", str(folder)], check=True)
-    return folder
 
 
 def load_hf(folder: Path):
@@ -97,7 +82,7 @@ def check(name: str) -> dict:
 
     worst_c, worst_c_lse, top1_c = 0.0, 0.0, 0
     for text in CAST_PROMPTS:
-        ids = cast_json("tokenize", "-m", name, "--json", text)["ids"]
+        ids = cast_tokenize(name, text)
         c = cast_json("logits", "-m", name, "--weights", "float32", "--prompt", text, "--json", "--top", "64")
         if c["ids"] != ids:
             raise RuntimeError(f"{name}: cast logits tokenized {text!r} as {c['ids']}, cast tokenize as {ids}")

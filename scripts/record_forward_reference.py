@@ -17,10 +17,7 @@ prompt from $CAST_HOME/corpus/wiki.json.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,10 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from numpy_forward import NumpyModel, logsumexp  # noqa: E402
+from reference_support import CAST_HOME, ROOT, model_names, pearson, sha256, sig, write_reference  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 REFS = ROOT / "Tests/CastModelsTests/References"
-CAST_HOME = Path(os.environ.get("CAST_HOME", Path.home() / ".cache/cast"))
 MODELS = ["smollm2-135m", "gemma3-270m", "qwen2.5-0.5b", "qwen2.5-1.5b", "tiny-gpt2"]
 GREEDY_MODELS = {"smollm2-135m", "qwen2.5-0.5b"}
 GREEDY_PROMPT = "The capital of France is"
@@ -90,18 +86,8 @@ def fit_to_context(text: str, tokenize, limit: int) -> str:
     return text
 
 
-def sig(x: float, digits: int) -> float:
-    return float(f"{x:.{digits}g}")
-
-
 def sigs(xs, digits: int) -> list[float]:
     return [sig(float(x), digits) for x in xs]
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    return float((a @ b) / math.sqrt((a @ a) * (b @ b)))
 
 
 def record(name: str) -> dict:
@@ -239,7 +225,7 @@ def record(name: str) -> dict:
     doc = {
         "model": name,
         "gguf": path.name,
-        "gguf_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "gguf_sha256": sha256(path),
         "arch": hp.arch,
         "n_vocab": hp.n_vocab,
         "add_bos": add_bos,
@@ -268,16 +254,11 @@ def record(name: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    names = argv[1:] or MODELS
+    names = model_names(argv, MODELS)
+    if names is None:
+        return 2
     for n in names:
-        if n not in MODELS:
-            print(f"unknown model {n!r}; expected one of {MODELS}")
-            return 2
-    for n in names:
-        doc = record(n)
-        out = REFS / f"forward-{n}.json"
-        out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
-        print(f"  wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
+        write_reference(REFS / f"forward-{n}.json", record(n))
     return 0
 
 

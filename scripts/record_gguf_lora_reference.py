@@ -29,12 +29,9 @@ $CAST_HOME/models/<name>.gguf (default ~/.cache/cast).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,10 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_support import (CAST, CAST_HOME, ROOT, cast_run, has_adapter_init, model_names,  # noqa: E402
+                               pearson, sha256, sig, write_reference)
+
 REFS = ROOT / "Tests/CastAdaptersTests/References"
-CAST = Path(os.environ.get("CAST_BIN", ROOT / ".build/release/cast"))
-CAST_HOME = Path(os.environ.get("CAST_HOME", Path.home() / ".cache/cast"))
 MODELS = ["smollm2-135m", "qwen2.5-0.5b", "gemma3-270m"]
 TOP_K = 64
 N_CTX = 512
@@ -53,42 +51,6 @@ N_CTX = 512
 HF_TO_GGUF = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
               "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
               "mlp.down_proj": "ffn_down"}
-
-
-def sig(x: float, digits: int) -> float:
-    return float(f"{x:.{digits}g}")
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    return float((a @ b) / math.sqrt((a @ a) * (b @ b)))
-
-
-_CAST_COPY: Path | None = None
-
-
-def cast_run(*args: str) -> subprocess.CompletedProcess:
-    # Runs a private copy of the binary, so a rebuild during a recording cannot change it
-    # half-way (or make it "text file busy").
-    global _CAST_COPY
-    if _CAST_COPY is None:
-        _CAST_COPY = Path(tempfile.mkdtemp(prefix="cast-bin-")) / "cast"
-        shutil.copy2(CAST, _CAST_COPY)
-    return subprocess.run([str(_CAST_COPY), *args], capture_output=True, text=True)
-
-
-def has_adapter_init() -> bool:
-    r = cast_run("adapter", "init", "--help")
-    return r.returncode == 0 and "--b-std" in r.stdout and "--gguf" in r.stdout
 
 
 # --- llama.cpp ---------------------------------------------------------------------------
@@ -217,16 +179,24 @@ def rope_permute(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, 2, out // n_head // 2, r).swapaxes(1, 2).reshape(out, r)
 
 
+def head_counts(base_gguf: Path) -> tuple[str, int, int]:
+    """The base GGUF's architecture and its query and key/value head counts (for rope_permute)."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(base_gguf))
+    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
+    n_head = int(reader.fields[f"{arch}.attention.head_count"].parts[-1][0])
+    n_kv = int(reader.fields[f"{arch}.attention.head_count_kv"].parts[-1][0])
+    return arch, n_head, n_kv
+
+
 def tensor_check(gguf_path: Path, peft_dir: Path, base_gguf: Path) -> dict:
     """cast's GGUF-LoRA against cast's PEFT folder of the same adapter, tensor by tensor:
     lora_a must equal A, lora_b equal B (rows rope-permuted for llama-arch q/k), and
     adapter.lora.alpha / r equal PEFT's scaling."""
     import gguf
 
-    base = gguf.GGUFReader(str(base_gguf))
-    arch = bytes(base.fields["general.architecture"].parts[-1]).decode()
-    n_head = int(base.fields[f"{arch}.attention.head_count"].parts[-1][0])
-    n_kv = int(base.fields[f"{arch}.attention.head_count_kv"].parts[-1][0])
+    arch, n_head, n_kv = head_counts(base_gguf)
     cfg = json.loads((peft_dir / "adapter_config.json").read_text())
     peft = read_safetensors(peft_dir / "adapter_model.safetensors")
     reader = gguf.GGUFReader(str(gguf_path))
@@ -258,10 +228,7 @@ def tensor_check(gguf_path: Path, peft_dir: Path, base_gguf: Path) -> dict:
 def convert_peft(adapter_dir: Path, base_gguf: Path, out: Path) -> None:
     import gguf
 
-    reader = gguf.GGUFReader(str(base_gguf))
-    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
-    n_head = int(reader.fields[f"{arch}.attention.head_count"].parts[-1][0])
-    n_kv = int(reader.fields[f"{arch}.attention.head_count_kv"].parts[-1][0])
+    arch, n_head, n_kv = head_counts(base_gguf)
     cfg = json.loads((adapter_dir / "adapter_config.json").read_text())
     tensors = read_safetensors(adapter_dir / "adapter_model.safetensors")
 
@@ -342,7 +309,7 @@ def record(name: str) -> dict | None:
         if cm is None:
             print(f"  cast-made: SKIPPED: {peft_path.name} has no cast-made case (record_peft_reference.py skipped it)")
             return None
-        if not has_adapter_init():
+        if not has_adapter_init("--b-std", "--gguf"):
             print(f"  cast-made: SKIPPED: `{CAST} adapter init` with --gguf does not exist yet")
             return None
         lora = tmp / f"{name}-cast-made.gguf"
@@ -399,11 +366,9 @@ def gguf_metadata(path: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    names = argv[1:] or MODELS
-    for n in names:
-        if n not in MODELS:
-            print(f"unknown model {n!r}; expected one of {MODELS}")
-            return 2
+    names = model_names(argv, MODELS)
+    if names is None:
+        return 2
     skipped = 0
     for n in names:
         print(f"{n}:")
@@ -411,9 +376,7 @@ def main(argv: list[str]) -> int:
         if doc is None:
             skipped += 1
             continue
-        out = REFS / f"gguf-lora-{n}.json"
-        out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
-        print(f"  wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
+        write_reference(REFS / f"gguf-lora-{n}.json", doc)
     return 3 if skipped else 0
 
 

@@ -28,13 +28,10 @@ Models: smollm2-135m qwen2.5-0.5b gemma3-270m (default: all). ~1 min a model on 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,16 +39,17 @@ import warnings
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_support import (CAST, CAST_HOME, ROOT, cast_run, cast_tokenize, has_adapter_init,  # noqa: E402
+                               hf_folder, model_names, sha256, sig, write_reference)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local; no hub look-ups
 
 # PEFT looks for the base model's config.json under base_model_name_or_path (set to cast's
 # registry name here) only to guess whether the vocabulary changed; it did not.
 warnings.filterwarnings("ignore", message="Could not find a config file")
 
-ROOT = Path(__file__).resolve().parent.parent
 REFS = ROOT / "Tests/CastAdaptersTests/References"
-CAST = Path(os.environ.get("CAST_BIN", ROOT / ".build/release/cast"))
-CAST_HOME = Path(os.environ.get("CAST_HOME", Path.home() / ".cache/cast"))
 MODELS = ["smollm2-135m", "qwen2.5-0.5b", "gemma3-270m"]
 TOP_K = 64
 SAMPLE_SIZE = 512
@@ -94,43 +92,6 @@ CAST_MADE = {
 }
 
 
-def sig(x: float, digits: int) -> float:
-    return float(f"{x:.{digits}g}")
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-_CAST_COPY: Path | None = None
-
-
-def cast_run(*args: str) -> subprocess.CompletedProcess:
-    # Runs a private copy of the binary, so a rebuild during a recording cannot change it
-    # half-way (or make it "text file busy").
-    global _CAST_COPY
-    if _CAST_COPY is None:
-        _CAST_COPY = Path(tempfile.mkdtemp(prefix="cast-bin-")) / "cast"
-        shutil.copy2(CAST, _CAST_COPY)
-    return subprocess.run([str(_CAST_COPY), *args], capture_output=True, text=True)
-
-
-def cast_tokenize(model: str, text: str) -> list[int]:
-    r = cast_run("tokenize", "-m", model, "--json", text)
-    if r.returncode != 0:
-        raise RuntimeError(f"cast tokenize failed: {r.stderr}")
-    return json.loads(r.stdout)["ids"]
-
-
-def has_adapter_init() -> bool:
-    r = cast_run("adapter", "init", "--help")
-    return r.returncode == 0 and "--b-std" in r.stdout
-
-
 def cast_adapter_init_args(model: str, spec: dict, b_std: float) -> list[str]:
     """The `cast adapter init` flags (without --out/--gguf) for one CAST_MADE entry."""
     args = ["adapter", "init", "-m", model, "--rank", str(spec["rank"]), "--alpha", str(spec["alpha"]),
@@ -139,15 +100,6 @@ def cast_adapter_init_args(model: str, spec: dict, b_std: float) -> list[str]:
     if spec["rslora"]:
         args.append("--rslora")
     return args
-
-
-def hf_folder(model: str) -> Path:
-    folder = CAST_HOME / "hf" / model
-    if not (folder / "config.json").exists() or not (folder / "model.safetensors").exists():
-        r = cast_run("export-hf", "-m", model, "--out", str(folder))
-        if r.returncode != 0:
-            raise RuntimeError(f"cast export-hf failed: {r.stderr}")
-    return folder
 
 
 class Recorder:
@@ -285,7 +237,7 @@ def record_peft_made(rec: Recorder, base_logits, out_dir: Path) -> dict:
 def record_cast_made(rec: Recorder, base_logits, out_dir: Path) -> dict | None:
     from peft import PeftModel
 
-    if not has_adapter_init():
+    if not has_adapter_init("--b-std"):
         print(f"  cast-made: SKIPPED: `{CAST} adapter init` does not exist yet (re-run this script once it does)")
         return None
     spec = CAST_MADE[rec.model_name]
@@ -374,11 +326,9 @@ def record(model: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    names = argv[1:] or MODELS
-    for n in names:
-        if n not in MODELS:
-            print(f"unknown model {n!r}; expected one of {MODELS}")
-            return 2
+    names = model_names(argv, MODELS)
+    if names is None:
+        return 2
     if not CAST.exists():
         print(f"{CAST} is missing: run `swift build -c release` first")
         return 2
@@ -386,9 +336,7 @@ def main(argv: list[str]) -> int:
     for n in names:
         print(f"{n}:")
         doc = record(n)
-        out = REFS / f"peft-{n}.json"
-        out.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
-        print(f"  wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
+        write_reference(REFS / f"peft-{n}.json", doc)
     return 0
 
 

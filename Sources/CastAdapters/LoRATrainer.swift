@@ -19,14 +19,21 @@ public final class LoRATrainer {
     public private(set) var completedSteps = 0
     private var pass = ForwardPass()
 
-    public init(model: Transformer, lora: LoRAAdapter, task: TaskSuite, options: TrainingOptions) throws {
-        try options.validate()
+    /// Trains on a task's train split.
+    public convenience init(model: Transformer, lora: LoRAAdapter, task: TaskSuite, options: TrainingOptions) throws {
         guard let tokenizer = model.tokenizer else { throw AdapterError("\(model.name): training needs the model's tokenizer") }
+        try self.init(model: model, lora: lora, data: try TrainingExamples(task.train, tokenizer: tokenizer,
+                                                                          contextLength: model.config.contextLength),
+                      options: options)
+    }
+
+    public init(model: Transformer, lora: LoRAAdapter, data: TrainingExamples, options: TrainingOptions) throws {
+        try options.validate()
         try lora.adapters.validate(for: model)
         self.model = model
         self.lora = lora
         self.options = options
-        data = try TrainingExamples(task.train, tokenizer: tokenizer, contextLength: model.config.contextLength)
+        self.data = data
         optimizer = AdamW(config: AdamWConfig(learningRate: options.learningRate, weightDecay: options.weightDecay))
         lora.setTrainable(true)
     }

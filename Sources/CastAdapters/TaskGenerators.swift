@@ -3,9 +3,12 @@ import Foundation
 
 /// The built-in task suites, generated from a fixed seed (the same examples on every
 /// machine; `cast tasks write datasets/` writes them as the JSONL files kept in the repo).
-/// Each is a behaviour a small model lacks out of the box and a LoRA learns:
-/// - `arith`: add a three-digit and a two-digit number (a computation; short answer);
-/// - `dates`: rewrite a spelled-out date as ISO 8601 (a format mapping; multi-token);
+/// Each is a behaviour no base model has out of the box (Qwen2.5 already adds numbers and
+/// writes ISO dates, so the conventions are private ones) and a LoRA learns:
+/// - `arith`: a private operator, `a ⊕ b = a + b + 1`, on a three- and a two-digit number
+///   (a computation the prompt does not explain; short answer);
+/// - `dates`: a spelled-out date in "house style", `DD.MM.YY` (a format mapping the prompt
+///   does not explain; multi-token answer);
 /// - `reverse`: reverse the order of four to six words (a transformation of the prompt's
 ///   own text; multi-token answer).
 public struct TaskGenerators: Sendable {
@@ -16,15 +19,15 @@ public struct TaskGenerators: Sendable {
     static let examples = 1000, testFraction = 5  // one in five to test
 
     public static let all: [TaskGenerators] = [
-        TaskGenerators(name: "arith", summary: "add a three-digit and a two-digit number", make: { rng in
+        TaskGenerators(name: "arith", summary: "a private operator: a ⊕ b = a + b + 1", make: { rng in
             let a = 100 + Int(rng.next() % 900), b = 10 + Int(rng.next() % 90)
-            return ("Compute \(a) + \(b).\nAnswer:", "\(a + b)")
+            return ("Compute \(a) ⊕ \(b).\nAnswer:", "\(a + b + 1)")
         }),
-        TaskGenerators(name: "dates", summary: "rewrite a spelled-out date as YYYY-MM-DD", make: { rng in
+        TaskGenerators(name: "dates", summary: "a spelled-out date in house style, DD.MM.YY", make: { rng in
             let month = Int(rng.next() % 12), year = 1950 + Int(rng.next() % 80)
             let day = 1 + Int(rng.next() % UInt64(TaskGenerators.daysIn[month]))
-            let answer = String(format: "%04d-%02d-%02d", year, month + 1, day)
-            return ("Write the date \(day) \(TaskGenerators.months[month]) \(year) as YYYY-MM-DD.\nAnswer:", answer)
+            let answer = String(format: "%02d.%02d.%02d", day, month + 1, year % 100)
+            return ("Write the date \(day) \(TaskGenerators.months[month]) \(year) in house style.\nAnswer:", answer)
         }),
         TaskGenerators(name: "reverse", summary: "reverse the order of four to six words", make: { rng in
             let count = 4 + Int(rng.next() % 3)

@@ -9,9 +9,23 @@ public struct TrainingExamples: Sendable {
         public let ids: [Int32]
         /// Number of prompt tokens: positions from `promptCount − 1` on predict the answer.
         public let promptCount: Int
+
+        public init(ids: [Int32], promptCount: Int) {
+            self.ids = ids
+            self.promptCount = promptCount
+        }
     }
 
     public let examples: [Example]
+
+    /// Examples already tokenized (e.g. plain text, `promptCount` 1: every next token counts).
+    public init(examples: [Example]) throws {
+        guard !examples.isEmpty else { throw AdapterError("no training examples") }
+        if let bad = examples.firstIndex(where: { $0.promptCount < 1 || $0.promptCount >= $0.ids.count }) {
+            throw AdapterError("training example \(bad): needs 1 ≤ promptCount < \(examples[bad].ids.count) tokens")
+        }
+        self.examples = examples
+    }
 
     public init(_ task: [TaskExample], tokenizer: Tokenizer, contextLength: Int) throws {
         examples = try task.enumerated().map { index, example in

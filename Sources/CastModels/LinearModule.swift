@@ -7,8 +7,7 @@ public enum LinearModule: String, CaseIterable, Codable, Sendable {
     case gate = "gate_proj", up = "up_proj", down = "down_proj"
 }
 
-/// The one table of where each linear module lives: cast's weight, bias and gradient
-/// buffers, its shape, and its names in GGUF files, HF checkpoints and PEFT adapters. The
+/// The one table of where each linear module lives: cast's weight and gradient buffers, its shape, and its names in GGUF files, HF checkpoints and PEFT adapters. The
 /// loaders, the gradients, random initialisation, HF export and adapter IO all read it.
 extension LinearModule {
     /// GGUF tensor stem: the weight is `blk.N.<ggufName>.weight`.
@@ -66,19 +65,6 @@ extension LinearModule {
         }
     }
 
-    /// The projection's bias (gate never has one).
-    var bias: WritableKeyPath<LayerWeights, Tensor?>? {
-        switch self {
-        case .query: \.queryBias
-        case .key: \.keyBias
-        case .value: \.valueBias
-        case .output: \.attentionOutputBias
-        case .gate: nil
-        case .up: \.upBias
-        case .down: \.downBias
-        }
-    }
-
     var gradient: WritableKeyPath<LayerGradients, Tensor?> & Sendable {
         switch self {
         case .query: \.query
@@ -88,18 +74,6 @@ extension LinearModule {
         case .gate: \.gate
         case .up: \.up
         case .down: \.down
-        }
-    }
-
-    var biasGradient: WritableKeyPath<LayerGradients, Tensor?>? {
-        switch self {
-        case .query: \.queryBias
-        case .key: \.keyBias
-        case .value: \.valueBias
-        case .output: \.attentionOutputBias
-        case .gate: nil
-        case .up: \.upBias
-        case .down: \.downBias
         }
     }
 

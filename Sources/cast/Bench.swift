@@ -8,10 +8,13 @@ struct Bench: ParsableCommand {
         discussion: """
             Benchmarks: engine (tensor engine vs raw OpenBLAS sgemm); models (whole-model \
             inference vs llama.cpp on the same GGUF files, 2 threads; needs the reference venv \
-            from scripts/reference-venv.sh, found through CAST_REF_VENV or .venv-ref).
+            from scripts/reference-venv.sh, found through CAST_REF_VENV or .venv-ref); lora (one \
+            LoRA training step on qwen2.5-0.5b vs PyTorch + PEFT on CPU; needs the venv from \
+            scripts/peft-venv.sh, found through CAST_PEFT_VENV or .venv-peft).
             """)
 
-    @Argument(help: "Which benchmark: engine or models.") var name: String
+    @Argument(help: "Which benchmark: engine, models or lora.") var name: String
+    @Flag(help: "lora: measure ours only (no PyTorch run).") var noPeer = false
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(name: .customLong("model"),
             help: "models: a model to run (repeatable; default smollm2-135m, gemma3-270m, qwen2.5-0.5b).")
@@ -31,7 +34,8 @@ struct Bench: ParsableCommand {
         switch name {
         case "engine": report = try EngineBenchmark.run()
         case "models": report = try ModelBenchmark.run(models: models)
-        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models")
+        case "lora": report = try LoRABenchmark.run(peer: !noPeer)
+        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora")
         }
         print(json ? try report.json() : report.table())
     }

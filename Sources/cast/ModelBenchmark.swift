@@ -110,22 +110,26 @@ enum ModelBenchmark {
 
     /// The reference venv's python: `$CAST_REF_VENV`, else `.venv-ref` in the repository.
     static func referencePython() throws -> URL {
+        try venvPython(variable: "CAST_REF_VENV", folder: ".venv-ref", needs: "cast bench models needs llama-cpp-python",
+                       create: "`scripts/reference-venv.sh` (about 7 minutes; builds llama-cpp-python)")
+    }
+
+    /// The python of a venv named by `$variable`, else `folder` in the repository.
+    static func venvPython(variable: String, folder: String, needs: String, create: String) throws -> URL {
         let environment = ProcessInfo.processInfo.environment
         var candidates: [URL] = []
-        if let venv = environment["CAST_REF_VENV"], !venv.isEmpty {
+        if let venv = environment[variable], !venv.isEmpty {
             candidates.append(URL(fileURLWithPath: venv))
         } else {
-            candidates += searchRoots().map { $0.appendingPathComponent(".venv-ref") }
+            candidates += searchRoots().map { $0.appendingPathComponent(folder) }
         }
         for venv in candidates {
             let python = venv.appendingPathComponent("bin/python")
             if FileManager.default.isExecutableFile(atPath: python.path) { return python }
         }
         throw ValidationErrorMessage("""
-            cast bench models needs llama-cpp-python in the reference venv, and found none at \
-            \(candidates.map(\.path).joined(separator: " or ")).
-            Create it with `scripts/reference-venv.sh` (about 7 minutes; builds llama-cpp-python), \
-            or point CAST_REF_VENV at an existing one.
+            \(needs), and found no venv at \(candidates.map(\.path).joined(separator: " or ")).
+            Create it with \(create), or point \(variable) at an existing one.
             """)
     }
 
