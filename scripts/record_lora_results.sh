@@ -16,11 +16,11 @@ for model in ${models[@]}; do
     steps=$(steps_for "$model"); lr=$(lr_for "$model")
     dir="$out/$model-$task"
     floor=$("$cast" evaluate -m "$model" --task "$task" --json)
-    start=$(date +%s.%N)
+    start=$(python3 -c "import time; print(time.time())")
     "$cast" train-lora -m "$model" --task "$task" --out "$dir" --steps "$steps" --lr "$lr" --rank 8 \
       --modules q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj --seed 0 --json > "$dir.steps.jsonl"
-    train_seconds=$(echo "$(date +%s.%N) - $start" | bc)
-    trained=$("$cast" evaluate -m "$model" --adapter "$dir" --task "$task" --json)
+    train_seconds=$(python3 -c "import time; print(time.time() - $start)")
+    trained=$("$cast" evaluate -m "$model" --adapter "$dir" --task "$task" --no-floor --json)
     python3 - "$model" "$task" "$steps" "$lr" "$train_seconds" "$floor" "$trained" "$dir.steps.jsonl" >> "$out/results.jsonl" <<'PY'
 import json, sys
 model, task, steps, lr, seconds, floor, trained, log = sys.argv[1:]

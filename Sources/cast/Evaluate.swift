@@ -14,7 +14,8 @@ struct Evaluate: ParsableCommand {
     var task: String
     @Option(help: "Judge only the first N test examples.") var limit: Int?
     @Option(help: "Prompts generated together.") var batchSize = 32
-    @Flag(help: "Print JSON: {\"score\", \"correct\", \"total\", \"examples\": [first few]}.") var json = false
+    @Flag(help: "Print JSON: {\"score\", \"correct\", \"total\", \"examples\": [first few]} (with --adapter also \"floor\", the bare model's score).") var json = false
+    @Flag(help: "With --adapter, skip scoring the bare model beside it.") var noFloor = false
 
     func run() throws {
         let suite = try TaskSuite.load(task)
@@ -29,21 +30,36 @@ struct Evaluate: ParsableCommand {
             bar.update(done: done, total: total)
         }
         bar.finish()
+        // The floor: the same model without the adapter, on the same examples.
+        var floor: TaskScore?
+        if !adapters.isEmpty && !noFloor {
+            let floorBar = ProgressBar(label: "floor", unit: "examples", enabled: !json)
+            floor = try TaskEvaluation.evaluate(transformer, task: suite, limit: limit, batchSize: batchSize,
+                                                arithmetic: model.arithmetic, shouldStop: { Interrupt.requested }) { done, total in
+                floorBar.update(done: done, total: total)
+            }
+            floorBar.finish()
+        }
         if json {
             struct Output: Encodable {
                 let task: String, model: String, adapter: String?, score: Double, correct: Int, total: Int, seconds: Double
+                let floor: Double?
                 let examples: [TaskScore.Example]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let output = Output(task: suite.name, model: transformer.name, adapter: model.adapter, score: score.score,
                                 correct: score.correct, total: score.total, seconds: score.seconds,
-                                examples: Array(score.examples.prefix(5)))
+                                floor: floor?.score, examples: Array(score.examples.prefix(5)))
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
-        print(String(format: "%@ on %@: %d / %d correct, score %.3f (%.1f s)", transformer.name, suite.name,
-                     score.correct, score.total, score.score, score.seconds))
+        print(String(format: "%@%@ on %@: %d / %d correct, score %.3f (%.1f s)", transformer.name,
+                     model.adapter.map { " + \($0)" } ?? "", suite.name, score.correct, score.total, score.score, score.seconds))
+        if let floor {
+            print(String(format: "%@ alone (the floor): %d / %d correct, score %.3f", transformer.name,
+                         floor.correct, floor.total, floor.score))
+        }
         for e in score.examples.prefix(3) {
             print("  \(e.correct ? "✓" : "✗") \(e.prompt.replacingOccurrences(of: "\n", with: " ")) → \(e.generated.debugDescription) (want \(e.answer.debugDescription))")
         }
