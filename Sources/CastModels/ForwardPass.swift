@@ -26,6 +26,9 @@ public struct ForwardPass {
     public internal(set) var hidden = Tensor()
     /// Logits `[batch·tokens, vocab]`; empty when the pass skipped the output head.
     public internal(set) var logits = Tensor()
+    /// With `logitRows`: the hidden states of those rows, what the head read (and backward
+    /// reads again).
+    var logitHidden = Tensor()
     // backward scratch
     var layerScratch = LayerBackwardScratch()
     var dStream: Tensor? = Tensor(), dStreamNext: Tensor? = Tensor()
@@ -52,13 +55,15 @@ public struct ForwardPass {
         return out
     }
 
-    /// `t` with its padding rows zeroed (the tensor itself when there are none).
-    func zeroingPadding(_ t: Tensor) -> Tensor {
+    /// `t` with the rows that are padding zeroed (the tensor itself when there are none).
+    /// `t`'s rows are the batch's rows, or with `rows` those rows of the batch in that order.
+    func zeroingPadding(_ t: Tensor, rows: [Int]? = nil) -> Tensor {
         guard hasPadding else { return t }
+        let batchRows = rows ?? Array(0..<batch * tokens)
         var out = t
-        let width = t.count / (batch * tokens), p = out.mutableData
-        for row in 0..<batch * tokens where isPadding(row: row) {
-            (p + row * width).update(repeating: 0, count: width)
+        let width = t.count / max(batchRows.count, 1), p = out.mutableData
+        for (k, row) in batchRows.enumerated() where isPadding(row: row) {
+            (p + k * width).update(repeating: 0, count: width)
         }
         return out
     }
@@ -106,7 +111,8 @@ extension Transformer {
         guard options.logits else { return }
         let arithmetic = training ? .float32 : options.arithmetic
         if let rows = options.logitRows {
-            try project(try pass.hiddenRows(rows), arithmetic: arithmetic, into: &pass.logits)
+            pass.logitHidden = try pass.hiddenRows(rows)
+            try project(pass.logitHidden, arithmetic: arithmetic, into: &pass.logits)
         } else {
             try project(pass.hidden, arithmetic: arithmetic, into: &pass.logits)
         }
@@ -143,7 +149,7 @@ extension Transformer {
             }
             let logitRows = pass.options.logitRows
             try dLogits.expectShape([logitRows?.count ?? rows, config.vocabularySize], "Transformer.backward", "dLogits")
-            var dz = logitRows == nil ? pass.zeroingPadding(dLogits) : dLogits
+            var dz = pass.zeroingPadding(dLogits, rows: logitRows)
             if let cap = config.finalLogitSoftcap {
                 // z = cap·tanh(u/cap) ⇒ dz/du = 1 − (z/cap)²
                 let zp = pass.logits.data, dp = dz.mutableData
@@ -159,10 +165,10 @@ extension Transformer {
                 // Only the chosen rows reach the head: their hidden-state gradient is
                 // computed compactly, then added at their rows.
                 var dRows: Tensor? = Tensor(zeros: [logitRows.count, d])
-                try Linear.backward(dy: dz, x: try pass.hiddenRows(logitRows), weight: weights.outputProjection,
+                try Linear.backward(dy: dz, x: pass.logitHidden, weight: weights.outputProjection,
                                     dx: &dRows, dWeight: &dOutputWeight, dBias: &noBias)
                 let src = dRows!.data, dst = pass.dHiddenTotal!.mutableData
-                for (k, row) in logitRows.enumerated() where !pass.isPadding(row: row) {
+                for (k, row) in logitRows.enumerated() {
                     for j in 0..<d { dst[row * d + j] += src[k * d + j] }
                 }
             } else {

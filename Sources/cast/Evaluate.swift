@@ -21,25 +21,20 @@ struct Evaluate: ParsableCommand {
         let suite = try TaskSuite.load(task)
         let transformer = try model.load().model
         let adapters = try model.adapters(for: transformer)
-        let bar = ProgressBar(label: "evaluate", unit: "examples", enabled: !json)
         Interrupt.install()
         defer { Interrupt.uninstall() }
-        let score = try TaskEvaluation.evaluate(transformer, adapters: adapters, task: suite, limit: limit,
-                                                batchSize: batchSize, arithmetic: model.arithmetic,
-                                                shouldStop: { Interrupt.requested }) { done, total in
-            bar.update(done: done, total: total)
-        }
-        bar.finish()
-        // The floor: the same model without the adapter, on the same examples.
-        var floor: TaskScore?
-        if !adapters.isEmpty && !noFloor {
-            let floorBar = ProgressBar(label: "floor", unit: "examples", enabled: !json)
-            floor = try TaskEvaluation.evaluate(transformer, task: suite, limit: limit, batchSize: batchSize,
-                                                arithmetic: model.arithmetic, shouldStop: { Interrupt.requested }) { done, total in
-                floorBar.update(done: done, total: total)
+        func evaluate(_ label: String, _ adapters: AdapterSet) throws -> TaskScore {
+            let bar = ProgressBar(label: label, unit: "examples", enabled: !json)
+            defer { bar.finish() }
+            return try TaskEvaluation.evaluate(transformer, adapters: adapters, task: suite, limit: limit,
+                                               batchSize: batchSize, arithmetic: model.arithmetic,
+                                               shouldStop: { Interrupt.requested }) { done, total in
+                bar.update(done: done, total: total)
             }
-            floorBar.finish()
         }
+        let score = try evaluate("evaluate", adapters)
+        // The floor: the same model without the adapter, on the same examples.
+        let floor = adapters.isEmpty || noFloor ? nil : try evaluate("floor", .none)
         if json {
             struct Output: Encodable {
                 let task: String, model: String, adapter: String?, score: Double, correct: Int, total: Int, seconds: Double

@@ -73,6 +73,39 @@ struct ForwardOptionsTests {
         }
     }
 
+    /// Logits at chosen rows (`logitRows`) are those rows of the full logits, and their
+    /// backward gives the full path's gradient, padding rows ignored in both.
+    @Test func logitRowsMatchTheFullHead() throws {
+        let model = try TinyModels.model(.gemma3)  // softcap: backward reads the logits too
+        let lora = try LoRAAdapter(for: model.config, config: LoRAConfig(rank: 2, alpha: 4, targetModules: ["v_proj", "down_proj"]),
+                                   seed: 6, bStd: 0.3)
+        let sequences = [TinyModels.sequences(batch: 1, tokens: 6, seed: 7)[0], TinyModels.sequences(batch: 1, tokens: 3, seed: 8)[0]]
+        let rows = [11, 0, 4, 7, 9, 2]  // 9, 10, 11 are the second sequence's padding
+        let v = model.config.vocabularySize
+        let dFull = Tensor.randomNormal([12, v], seed: 9)
+        var dChosen = Tensor(zeros: [rows.count, v])
+        for (k, row) in rows.enumerated() { (dChosen.mutableData + k * v).update(from: dFull.data + row * v, count: v) }
+        var mask = Tensor(zeros: [12, v])  // the full path gets dLogits only at the chosen rows
+        for row in rows { (mask.mutableData + row * v).update(from: dFull.data + row * v, count: v) }
+
+        func gradients(_ options: ForwardOptions, _ dLogits: Tensor) throws -> (logits: Tensor, grads: [Float]) {
+            lora.zeroGradients()
+            var pass = ForwardPass()
+            try model.forward(sequences, options: options, pass: &pass)
+            var g = ModelGradients.frozen(model.weights), none: Tensor? = nil
+            try model.backward(&pass, dLogits: dLogits, dHidden: nil, gradients: &g, dEmbeddings: &none)
+            return (pass.logits, lora.modules.flatMap { $0.factors.dA!.scalars + $0.factors.dB!.scalars })
+        }
+        let full = try gradients(ForwardOptions(adapters: lora.adapters, training: true), mask)
+        let chosen = try gradients(ForwardOptions(adapters: lora.adapters, training: true, logitRows: rows), dChosen)
+        for (k, row) in rows.enumerated() {
+            for j in 0..<v { #expect(chosen.logits.data[k * v + j] == full.logits.data[row * v + j]) }
+        }
+        let worst = zip(chosen.grads, full.grads).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-5 * max(1, full.grads.map(abs).max()!), "logitRows gradient differs by \(worst)")
+        #expect(full.grads.contains { $0 != 0 })
+    }
+
     /// `lastLayer` stops after that layer (same residual stream, no hidden, no logits);
     /// `logits: false` keeps the hidden states and skips the head.
     @Test func earlyStopAndNoOutputHead() throws {
