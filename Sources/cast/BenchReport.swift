@@ -106,6 +106,22 @@ func fastestTimings(minSeconds: Double = 0.6, minRuns: Int = 3, warmUp: Bool = t
 }
 
 /// Seconds `body` takes.
+/// Runs a child process of a benchmark and decodes the JSON it prints on stdout.
+func childJSON<T: Decodable>(_ executable: URL, _ arguments: [String], what: String) throws -> T {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw ValidationErrorMessage("\(what) exited with status \(process.terminationStatus)")
+    }
+    return try JSONDecoder().decode(T.self, from: data)
+}
+
 func timed(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()

@@ -85,18 +85,8 @@ enum LoRABenchmark {
             try model.exportHuggingFace(to: folder)
         }
         let script = try ModelBenchmark.locate("scripts/bench_peft_lora_step.py")
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [script.path, "--model-dir", folder.path, "--rank", "\(rank)", "--alpha", "\(2 * rank)",
-                             "--batch", "\(batch)", "--tokens", "\(tokens)", "--threads", "2", "--steps", "\(timedSteps)", "--json"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationErrorMessage("\(script.path) exited with status \(process.terminationStatus)")
-        }
-        return try JSONDecoder().decode(PeerStep.self, from: data)
+        return try childJSON(python, [script.path, "--model-dir", folder.path, "--rank", "\(rank)", "--alpha", "\(2 * rank)",
+                                      "--batch", "\(batch)", "--tokens", "\(tokens)", "--threads", "2",
+                                      "--steps", "\(timedSteps)", "--json"], what: script.path)
     }
 }

@@ -93,19 +93,9 @@ enum ModelBenchmark {
 
     /// Runs `cast bench models --probe-rss PATH` as a child, so its peak RSS covers one load.
     static func runMemoryProbe(path: String, tokens: [Int]) throws -> MemoryProbe {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["bench", "models", "--probe-rss", path,
-                             "--probe-tokens", tokens.map(String.init).joined(separator: ",")]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationErrorMessage("memory probe for \(path) exited with status \(process.terminationStatus)")
-        }
-        return try JSONDecoder().decode(MemoryProbe.self, from: data)
+        try childJSON(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                      ["bench", "models", "--probe-rss", path, "--probe-tokens", tokens.map(String.init).joined(separator: ",")],
+                      what: "memory probe for \(path)")
     }
 
     /// The reference venv's python: `$CAST_REF_VENV`, else `.venv-ref` in the repository.
