@@ -150,7 +150,7 @@ public enum Attention {
         let units = g.batch * g.heads * g.blocks
         let (S, hd) = (g.keys, g.headDim)
 
-        withSingleThreadedBLAS { Parallel.forEach(units, grain: 1) { range in
+        Parallel.forEach(units, grain: 1) { range in
             // Scores of one block when the probabilities are not kept.
             let scratch = saving ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.blockRows * S)
             defer { scratch?.deallocate() }
@@ -189,7 +189,7 @@ public enum Attention {
                            a: scores, lda: S, b: vBlock, ldb: g.kvStride,
                            beta: 0, c: op + (b * g.queries + blk.t0) * g.qStride + h * hd, ldc: g.qStride)
             }
-        } }
+        }
     }
 
     // MARK: backward
@@ -217,74 +217,60 @@ public enum Attention {
 
         // Heads run one after another (heads sharing a kv head add into the same dk/dv rows,
         // in head order); the blocks of one head are split across the cores.
-        withSingleThreadedBLAS {
-            for bh in 0..<g.batch * g.heads {
-                let b = bh / g.heads, h = bh % g.heads, kvHead = h / g.group
-                let p = pp + bh * g.queries * S
-                let qHead = qp + b * g.queries * g.qStride + h * hd
-                let gHead = gp + b * g.queries * g.qStride + h * hd
-                let kHead = kp + b * S * g.kvStride + kvHead * hd
-                let vHead = vp + b * S * g.kvStride + kvHead * hd
-                // Query blocks: dP = dO·Vᵀ, dS = scale · P ⊙ (dP − Σ P⊙dP), dQ += dS·K.
-                if let dS {
-                    Parallel.forEach(g.blocks, grain: 1) { range in
-                        for index in range {
-                            let blk = g.block(queryOrder[index])
-                            let rows = blk.t1 - blk.t0, n = blk.kHi - blk.kLo
-                            let dSBlock = dS + blk.t0 * S + blk.kLo
-                            BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: n, k: hd,
-                                       a: gHead + blk.t0 * g.qStride, lda: g.qStride,
-                                       b: vHead + blk.kLo * g.kvStride, ldb: g.kvStride,
-                                       beta: 0, c: dSBlock, ldc: S)
-                            for r in 0..<rows {
-                                let row = dS + (blk.t0 + r) * S, pRow = p + (blk.t0 + r) * S
-                                let (lo, hi) = g.visible(blk.t0 + r)
-                                let dot = VectorMath.dot(row + lo, pRow + lo, hi - lo)
-                                for j in lo..<hi { row[j] = g.scale * pRow[j] * (row[j] - dot) }
-                                row.update(repeating: 0, count: lo)
-                                (row + hi).update(repeating: 0, count: S - hi)
-                            }
-                            if let dqp {
-                                BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: hd, k: n,
-                                           a: dSBlock, lda: S, b: kHead + blk.kLo * g.kvStride, ldb: g.kvStride,
-                                           beta: 1, c: dqp + (b * g.queries + blk.t0) * g.qStride + h * hd,
-                                           ldc: g.qStride)
-                            }
-                        }
-                    }
-                }
-                // Key blocks, over the queries that see them: dK += dSᵀ·Q, dV += Pᵀ·dO.
-                guard dkp != nil || dvp != nil else { continue }
-                Parallel.forEach(g.keyBlocks, grain: 1) { range in
+        for bh in 0..<g.batch * g.heads {
+            let b = bh / g.heads, h = bh % g.heads, kvHead = h / g.group
+            let p = pp + bh * g.queries * S
+            let qHead = qp + b * g.queries * g.qStride + h * hd
+            let gHead = gp + b * g.queries * g.qStride + h * hd
+            let kHead = kp + b * S * g.kvStride + kvHead * hd
+            let vHead = vp + b * S * g.kvStride + kvHead * hd
+            // Query blocks: dP = dO·Vᵀ, dS = scale · P ⊙ (dP − Σ P⊙dP), dQ += dS·K.
+            if let dS {
+                Parallel.forEach(g.blocks, grain: 1) { range in
                     for index in range {
-                        let (s0, s1, qLo, qHi) = g.keyBlock(keyOrder[index])
-                        guard qHi > qLo else { continue }
-                        let rowOffset = (b * S + s0) * g.kvStride + kvHead * hd
-                        if let dkp, let dS {
-                            BLAS.sgemm(transposeA: true, transposeB: false, m: s1 - s0, n: hd, k: qHi - qLo,
-                                       a: dS + qLo * S + s0, lda: S, b: qHead + qLo * g.qStride, ldb: g.qStride,
-                                       beta: 1, c: dkp + rowOffset, ldc: g.kvStride)
+                        let blk = g.block(queryOrder[index])
+                        let rows = blk.t1 - blk.t0, n = blk.kHi - blk.kLo
+                        let dSBlock = dS + blk.t0 * S + blk.kLo
+                        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: n, k: hd,
+                                   a: gHead + blk.t0 * g.qStride, lda: g.qStride,
+                                   b: vHead + blk.kLo * g.kvStride, ldb: g.kvStride,
+                                   beta: 0, c: dSBlock, ldc: S)
+                        for r in 0..<rows {
+                            let row = dS + (blk.t0 + r) * S, pRow = p + (blk.t0 + r) * S
+                            let (lo, hi) = g.visible(blk.t0 + r)
+                            let dot = VectorMath.dot(row + lo, pRow + lo, hi - lo)
+                            for j in lo..<hi { row[j] = g.scale * pRow[j] * (row[j] - dot) }
+                            row.update(repeating: 0, count: lo)
+                            (row + hi).update(repeating: 0, count: S - hi)
                         }
-                        if let dvp {
-                            BLAS.sgemm(transposeA: true, transposeB: false, m: s1 - s0, n: hd, k: qHi - qLo,
-                                       a: p + qLo * S + s0, lda: S, b: gHead + qLo * g.qStride, ldb: g.qStride,
-                                       beta: 1, c: dvp + rowOffset, ldc: g.kvStride)
+                        if let dqp {
+                            BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: hd, k: n,
+                                       a: dSBlock, lda: S, b: kHead + blk.kLo * g.kvStride, ldb: g.kvStride,
+                                       beta: 1, c: dqp + (b * g.queries + blk.t0) * g.qStride + h * hd,
+                                       ldc: g.qStride)
                         }
                     }
                 }
             }
+            // Key blocks, over the queries that see them: dK += dSᵀ·Q, dV += Pᵀ·dO.
+            guard dkp != nil || dvp != nil else { continue }
+            Parallel.forEach(g.keyBlocks, grain: 1) { range in
+                for index in range {
+                    let (s0, s1, qLo, qHi) = g.keyBlock(keyOrder[index])
+                    guard qHi > qLo else { continue }
+                    let rowOffset = (b * S + s0) * g.kvStride + kvHead * hd
+                    if let dkp, let dS {
+                        BLAS.sgemm(transposeA: true, transposeB: false, m: s1 - s0, n: hd, k: qHi - qLo,
+                                   a: dS + qLo * S + s0, lda: S, b: qHead + qLo * g.qStride, ldb: g.qStride,
+                                   beta: 1, c: dkp + rowOffset, ldc: g.kvStride)
+                    }
+                    if let dvp {
+                        BLAS.sgemm(transposeA: true, transposeB: false, m: s1 - s0, n: hd, k: qHi - qLo,
+                                   a: p + qLo * S + s0, lda: S, b: gHead + qLo * g.qStride, ldb: g.qStride,
+                                   beta: 1, c: dvp + rowOffset, ldc: g.kvStride)
+                    }
+                }
+            }
         }
-    }
-
-    // MARK: scheduling
-
-    /// Runs `body` with OpenBLAS held to one thread: the engine's own chunks then run small
-    /// GEMMs side by side instead of each GEMM being split across cores.
-    /// (OpenBLAS's thread count is process-wide; it is restored to `Parallel.threads`.)
-    private static func withSingleThreadedBLAS(_ body: () -> Void) {
-        guard Parallel.threads > 1 else { return body() }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(Parallel.threads)) }
-        body()
     }
 }

@@ -28,6 +28,7 @@ public enum Eigen {
         var values = [Float](repeating: 0, count: n)
         var info: Int32 = 0
         let matrix = work.mutableData
+        _ = BLAS.singleThreaded  // LAPACK's own BLAS calls stay on one thread too
 
         // Workspace query, then the solve. The matrix is symmetric, so reading the row-major
         // buffer as column-major (its transpose) changes nothing.
@@ -70,6 +71,7 @@ public enum Eigen {
         var support = [Int32](repeating: 0, count: 2 * n)
         var info: Int32 = 0
         let matrix = work.mutableData
+        _ = BLAS.singleThreaded  // LAPACK's own BLAS calls stay on one thread too
 
         var lwork: Int32 = -1, liwork: Int32 = -1
         var workQuery: Float = 0, iworkQuery: Int32 = 0

@@ -1,7 +1,24 @@
 import CBLAS
 
-/// Thin, typed wrapper over `cblas_sgemm` for row-major matrices.
+/// Typed, threaded `cblas_sgemm` for row-major matrices.
+///
+/// OpenBLAS is held to one thread for the whole process, and a large product is split here
+/// into column (or row) blocks that `Parallel.forEach` runs side by side, each an ordinary
+/// single-threaded sgemm. OpenBLAS's own threading reads a process-wide thread count at
+/// each call and, under its Haswell/Zen kernels, a different split gives different last
+/// bits; with the split chosen here from the shape and `Parallel.threads` alone, the same
+/// call gives the same bits whatever runs beside it.
 public enum BLAS {
+    /// Pins OpenBLAS to one thread, once, before its first use by the engine.
+    @usableFromInline static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// Multiply-adds below which a product runs on one thread (a split costs ~10 µs).
+    @usableFromInline static let splitThreshold = 1 << 20
+    /// Multiply-adds below which a one-row product (matrix × vector) runs on one thread.
+    @usableFromInline static let vectorSplitThreshold = 1 << 17
+    /// Blocks are whole multiples of this many rows or columns (the kernels' unroll).
+    @usableFromInline static let blockUnit = 16
+
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major, with leading dimensions.
     @inlinable
     public static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -13,6 +30,53 @@ public enum BLAS {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
         }
+        _ = singleThreaded
+        let work = m * n * k
+        let splitsColumns = n >= m
+        let extent = splitsColumns ? n : m
+        let units = (extent + blockUnit - 1) / blockUnit
+        let chunks = Parallel.isWorker || work < (m == 1 ? vectorSplitThreshold : splitThreshold)
+            ? 1 : Parallel.chunkCount(units, grain: 1)
+        if chunks <= 1 {
+            block(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let shared = UncheckedSendable((a, b, c))
+        Parallel.forEach(chunks) { range in
+            let (a, b, c) = shared.value
+            for piece in range {
+                let units = Parallel.chunkRange(piece, of: chunks, count: units)
+                let lo = units.lowerBound * blockUnit, hi = min(extent, units.upperBound * blockUnit)
+                if splitsColumns {  // columns lo..<hi of op(B) and of C
+                    block(transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k, alpha: alpha,
+                          a: a, lda: lda, b: b + (transposeB ? lo * ldb : lo), ldb: ldb,
+                          beta: beta, c: c + lo, ldc: ldc)
+                } else {  // rows lo..<hi of op(A) and of C
+                    block(transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k, alpha: alpha,
+                          a: a + (transposeA ? lo : lo * lda), lda: lda, b: b, ldb: ldb,
+                          beta: beta, c: c + lo * ldc, ldc: ldc)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with OpenBLAS threading its own calls over `Parallel.threads` threads, then
+    /// pins it back to one: for benchmarks that time raw OpenBLAS beside the engine. The
+    /// count is process-wide, so never while engine work runs on another thread.
+    public static func withOpenBLASThreading(_ body: () -> Void) {
+        _ = singleThreaded
+        openblas_set_num_threads(Int32(Parallel.threads))
+        defer { openblas_set_num_threads(1) }
+        body()
+    }
+
+    /// One single-threaded product.
+    @usableFromInline
+    static func block(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                      alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                      b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if m == 1 {
             // One row (a decoding step): a matrix-vector product streams B once, where
             // OpenBLAS 0.3.21's sgemm first packs a copy of it (3–4× slower on model weights).

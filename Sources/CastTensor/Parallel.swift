@@ -1,24 +1,39 @@
 import CBLAS
+import CKernels
 import Dispatch
 import Foundation
 
-/// How the engine uses the machine's cores: OpenBLAS threads for GEMM, and
-/// `Parallel.forEach` for the non-GEMM kernels (norms, activations, softmax).
+/// How the engine uses the machine's cores. The engine owns all of its threading:
+/// `Parallel.forEach` splits the non-GEMM kernels, and `BLAS.sgemm` splits each product
+/// itself and runs OpenBLAS on one thread per piece (see `BLAS`).
 ///
-/// Work is split into chunks that depend only on the problem size and `threads`, and every
-/// output element is computed by the same sequence of float operations whatever the split,
-/// so the same seed and thread count give bit-identical results.
+/// Work is split into chunks that depend only on the problem size and `threads`, so the
+/// same call with the same thread count gives the same bits, whatever else runs at the
+/// same time. Element-wise kernels compute every output element by the same sequence of
+/// float operations whatever the split; products and chunked reductions may differ in the
+/// last bits from one thread count to another (docs/engine.md, Determinism).
 public enum Parallel {
-    nonisolated(unsafe) private static var threadCount = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) private static var processThreads = ProcessInfo.processInfo.activeProcessorCount
+    /// A thread count for the current task only (`withThreads`).
+    @TaskLocal private static var taskThreads: Int? = nil
 
-    /// Threads used by BLAS and by the engine's own kernels.
+    /// Threads the engine's kernels and products use: the current task's `withThreads`
+    /// value, else the process-wide count (default: the active cores). Set the process-wide
+    /// count once at start-up; tests and libraries scope theirs with `withThreads`.
     public static var threads: Int {
-        get { threadCount }
-        set {
-            threadCount = max(1, newValue)
-            openblas_set_num_threads(Int32(threadCount))
-        }
+        get { taskThreads ?? processThreads }
+        set { processThreads = max(1, newValue) }
     }
+
+    /// Runs `body` with `threads` set to `count` for this task alone (others keep theirs).
+    public static func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        try $taskThreads.withValue(max(1, count)) { try body() }
+    }
+
+    /// Whether the calling thread is running a chunk of `forEach` (products called there
+    /// stay on it).
+    @inlinable
+    public static var isWorker: Bool { cast_is_worker_thread() != 0 }
 
     /// Calls `body` on disjoint, ordered sub-ranges covering `0..<count`, in parallel when
     /// the work is large enough. `grain` is the smallest range worth a thread.
@@ -33,7 +48,10 @@ public enum Parallel {
             // The chunks write disjoint ranges; the closure itself is only shared, not mutated.
             let shared = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let outer = cast_is_worker_thread()
+                cast_set_worker_thread(1)
                 shared.value(chunkRange(c, of: chunks, count: count))
+                cast_set_worker_thread(outer)
             }
         }
     }

@@ -86,6 +86,7 @@ public enum SVD {
         var m32 = try LAPACK.int32(rows, op, "rows"), n32 = try LAPACK.int32(cols, op, "cols")
         var ldvt = try LAPACK.int32(k, op, "min(m, n)")
         var iscratch = [Int32](repeating: 0, count: 8 * k)
+        _ = BLAS.singleThreaded  // LAPACK's own BLAS calls stay on one thread too
         var info: Int32 = 0
         var lwork: Int32 = -1
         var workQuery: Float = 0

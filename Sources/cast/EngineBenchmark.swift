@@ -42,8 +42,10 @@ enum EngineBenchmark {
         var c = Tensor(zeros: [m, n])
         let cp = c.mutableData
         let run = {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a.data, Int32(k),
-                        b.data, Int32(k), 0, cp, Int32(n))
+            BLAS.withOpenBLASThreading {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a.data, Int32(k),
+                            b.data, Int32(k), 0, cp, Int32(n))
+            }
             withExtendedLifetime(c) {}
         }
         return (run, 2.0 * Double(m * n * k))
@@ -113,8 +115,10 @@ enum EngineBenchmark {
         var c = Tensor(zeros: [tokens, shape.in])
         let cp = c.mutableData
         let peer = {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(shape.in), Int32(shape.out), 1,
-                        a.data, Int32(shape.out), b.data, Int32(shape.in), 1, cp, Int32(shape.in))
+            BLAS.withOpenBLASThreading {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(shape.in), Int32(shape.out), 1,
+                            a.data, Int32(shape.out), b.data, Int32(shape.in), 1, cp, Int32(shape.in))
+            }
             withExtendedLifetime(c) {}
         }
         let flops = 2.0 * Double(tokens * shape.in * shape.out)

@@ -91,10 +91,7 @@ import Testing
             #expect(Array(one.scalars) == Array(all.scalars[(r * 1000)..<((r + 1) * 1000)]), "row \(r)")
         }
         #expect(Parallel.chunkCount(63, grain: (1 << 20) / (25 * 96 * 16)) == min(2, Parallel.threads))
-        let saved = Parallel.threads
-        Parallel.threads = 1
-        let single = try Linear.forward(x, weight: .packed(w))
-        Parallel.threads = saved
+        let single = try Parallel.withThreads(1) { try Linear.forward(x, weight: .packed(w)) }
         #expect(single.scalars == all.scalars)
         let portable = try PackedMatrix.withPortableKernel { try Linear.forward(x, weight: .packed(w)) }
         #expect(portable.scalars == all.scalars)
