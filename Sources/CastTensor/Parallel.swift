@@ -1,6 +1,5 @@
 import CBLAS
 import CKernels
-import Dispatch
 import Foundation
 
 /// How the engine uses the machine's cores. The engine owns all of its threading:
@@ -36,7 +35,8 @@ public enum Parallel {
     public static var isWorker: Bool { cast_is_worker_thread() != 0 }
 
     /// Calls `body` on disjoint, ordered sub-ranges covering `0..<count`, in parallel when
-    /// the work is large enough. `grain` is the smallest range worth a thread.
+    /// the work is large enough. `grain` is the smallest range worth a thread. The chunks
+    /// run on the caller and the engine's worker pool (`CKernels/worker_pool.c`).
     @inlinable
     public static func forEach(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         let chunks = chunkCount(count, grain: grain)
@@ -45,13 +45,12 @@ public enum Parallel {
             return
         }
         withoutActuallyEscaping(body) { body in
-            // The chunks write disjoint ranges; the closure itself is only shared, not mutated.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let outer = cast_is_worker_thread()
-                cast_set_worker_thread(1)
-                shared.value(chunkRange(c, of: chunks, count: count))
-                cast_set_worker_thread(outer)
+            var job = ChunkedJob(body: body, chunks: chunks, count: count)
+            withUnsafeMutablePointer(to: &job) { pointer in
+                cast_pool_run(Int32(chunks), { context, chunk in
+                    let job = context!.assumingMemoryBound(to: ChunkedJob.self)
+                    job.pointee.body(Parallel.chunkRange(Int(chunk), of: job.pointee.chunks, count: job.pointee.count))
+                }, pointer)
             }
         }
     }
@@ -67,6 +66,20 @@ public enum Parallel {
     @inlinable
     public static func chunkRange(_ c: Int, of chunks: Int, count: Int) -> Range<Int> {
         (c * count / chunks)..<((c + 1) * count / chunks)
+    }
+}
+
+/// One `forEach` call as the worker pool sees it (the chunks write disjoint ranges; the
+/// closure itself is only shared, not mutated).
+@usableFromInline
+struct ChunkedJob {
+    @usableFromInline let body: (Range<Int>) -> Void
+    @usableFromInline let chunks: Int
+    @usableFromInline let count: Int
+    @inlinable init(body: @escaping (Range<Int>) -> Void, chunks: Int, count: Int) {
+        self.body = body
+        self.chunks = chunks
+        self.count = count
     }
 }
 
