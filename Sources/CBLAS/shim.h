@@ -21,4 +21,7 @@ void sgesdd_(const char *jobz, const int *m, const int *n, float *a, const int *
              float *s, float *u, const int *ldu, float *vt, const int *ldvt,
              float *work, const int *lwork, int *iwork, int *info, size_t jobz_len);
 
+void sposv_(const char *uplo, const int *n, const int *nrhs, float *a, const int *lda,
+            float *b, const int *ldb, int *info, size_t uplo_len);
+
 #endif

@@ -5,12 +5,14 @@
 ///
 /// The τ² factor keeps gradient magnitudes comparable across temperatures (Hinton et al.).
 /// `rowMask` (true = counted) drops rows such as padding; with no counted row the loss is 0.
+/// `rowWeights` scales each row's KL in the mean (a per-token weighting; nil = all 1).
 /// Forward saves per-row statistics `[rows, 3]`: the log-sum-exp of student/τ and of
 /// teacher/τ, and the row's KL; backward recomputes the softmaxes from them.
 public enum KLDivergence {
     public static func forward(student: Tensor, teacher: Tensor, temperature: Float = 1,
-                               rowMask: [Bool]? = nil, statistics: inout Tensor) throws -> Float {
-        let (rows, n) = try check(student, teacher, temperature, rowMask, "KLDivergence.forward")
+                               rowMask: [Bool]? = nil, rowWeights: [Float]? = nil,
+                               statistics: inout Tensor) throws -> Float {
+        let (rows, n) = try check(student, teacher, temperature, rowMask, rowWeights, "KLDivergence.forward")
         statistics.reuse(shape: [rows, 3])
         let sp = student.data, tp = teacher.data, st = statistics.mutableData
         let inverse = 1 / temperature
@@ -24,7 +26,7 @@ public enum KLDivergence {
                 st[3 * r] = lseS
                 st[3 * r + 1] = lseT
                 st[3 * r + 2] = kl
-                if rowMask?[r] ?? true { sum += Double(kl) }
+                if rowMask?[r] ?? true { sum += Double(kl) * Double(rowWeights?[r] ?? 1) }
             }
             return sum
         }
@@ -33,30 +35,30 @@ public enum KLDivergence {
     }
 
     public static func forward(student: Tensor, teacher: Tensor, temperature: Float = 1,
-                               rowMask: [Bool]? = nil) throws -> Float {
+                               rowMask: [Bool]? = nil, rowWeights: [Float]? = nil) throws -> Float {
         var statistics = Tensor(zeros: [])
         return try forward(student: student, teacher: teacher, temperature: temperature,
-                           rowMask: rowMask, statistics: &statistics)
+                           rowMask: rowMask, rowWeights: rowWeights, statistics: &statistics)
     }
 
-    /// Accumulates, for counted rows, with `w = dLoss · τ / counted`:
+    /// Accumulates, for counted rows, with `w = dLoss · τ · weight_row / counted`:
     /// `dStudent += w · (q − p)` and `dTeacher += w · p ⊙ (log p − log q − KL_row)`.
     public static func backward(dLoss: Float = 1, student: Tensor, teacher: Tensor, temperature: Float = 1,
-                                rowMask: [Bool]? = nil, statistics: Tensor,
+                                rowMask: [Bool]? = nil, rowWeights: [Float]? = nil, statistics: Tensor,
                                 dStudent: inout Tensor?, dTeacher: inout Tensor?) throws {
         let op = "KLDivergence.backward"
-        let (rows, n) = try check(student, teacher, temperature, rowMask, op)
+        let (rows, n) = try check(student, teacher, temperature, rowMask, rowWeights, op)
         try statistics.expectShape([rows, 3], op, "statistics")
         if dStudent != nil { try dStudent!.expectShape(student.shape, op, "dStudent") }
         if dTeacher != nil { try dTeacher!.expectShape(teacher.shape, op, "dTeacher") }
         let counted = countedRows(rows, rowMask)
         guard counted > 0, dStudent != nil || dTeacher != nil else { return }
-        let w = dLoss * temperature / Float(counted), inverse = 1 / temperature
+        let base = dLoss * temperature / Float(counted), inverse = 1 / temperature
         let sp = student.data, tp = teacher.data, st = statistics.data
         let ds = dStudent?.mutableData, dt = dTeacher?.mutableData
         Parallel.forEach(rows, grain: max(1, 4096 / n)) { range in
             for r in range where rowMask?[r] ?? true {
-                let s = sp + r * n, t = tp + r * n
+                let s = sp + r * n, t = tp + r * n, w = base * (rowWeights?[r] ?? 1)
                 let (lseS, lseT, kl) = (st[3 * r], st[3 * r + 1], st[3 * r + 2])
                 let gs = ds.map { $0 + r * n }, gt = dt.map { $0 + r * n }
                 forEachChunk(s, t, n, inverse: inverse, lseS: lseS, lseT: lseT) { j, lanes, logQ, logP in
@@ -110,7 +112,7 @@ public enum KLDivergence {
     }
 
     private static func check(_ student: Tensor, _ teacher: Tensor, _ temperature: Float,
-                              _ rowMask: [Bool]?, _ op: String) throws -> (Int, Int) {
+                              _ rowMask: [Bool]?, _ rowWeights: [Float]?, _ op: String) throws -> (Int, Int) {
         guard student.shape == teacher.shape else {
             throw TensorError.shapeMismatch(op, student.shape, teacher.shape, "student and teacher logits must have the same shape")
         }
@@ -120,6 +122,14 @@ public enum KLDivergence {
         }
         if let rowMask, rowMask.count != rows {
             throw TensorError.shapeMismatch(op, [rowMask.count], student.shape, "rowMask needs one entry per row (\(rows))")
+        }
+        if let rowWeights {
+            guard rowWeights.count == rows else {
+                throw TensorError.shapeMismatch(op, [rowWeights.count], student.shape, "rowWeights needs one entry per row (\(rows))")
+            }
+            if let bad = rowWeights.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+                throw TensorError(op, "rowWeights[\(bad)] = \(rowWeights[bad]) must be finite and ≥ 0")
+            }
         }
         return (rows, n)
     }

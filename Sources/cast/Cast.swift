@@ -7,5 +7,6 @@ struct Cast: ParsableCommand {
         commandName: "cast",
         abstract: "Move LoRA adapters between language models (Cartridge Activation Space Transfer).",
         subcommands: [Bench.self, Models.self, Fetch.self, Tokenize.self, Logits.self,
-                      Generate.self, Quickstart.self, ExportHF.self, Adapter.self, Tasks.self, Evaluate.self, TrainLoRA.self])
+                      Generate.self, Quickstart.self, ExportHF.self, Adapter.self, Tasks.self, Evaluate.self, TrainLoRA.self,
+                      Transfer.self, Export.self])
 }

@@ -243,6 +243,16 @@ public final class Tokenizer: Sendable {
         return out
     }
 
+    /// The bytes of text an ordinary token stands for (a normal, byte or user-defined
+    /// token; `▁` already a space), nil for control, unknown and unused tokens: what
+    /// cross-tokenizer alignment compares between vocabularies.
+    public func textBytes(of id: Int) -> [UInt8]? {
+        guard id >= 0 && id < pieces.count else { return nil }
+        let a = attributes[id]
+        guard a.contains(.normal) || a.contains(.byte) || a.contains(.userDefined), !a.contains(.control) else { return nil }
+        return pieces[id]
+    }
+
     /// The stored text of a token (`Ġthe`, `▁the`, `<|im_end|>`).
     public func tokenText(_ id: Int) -> String? {
         id >= 0 && id < vocabulary.count ? vocabulary.tokens[id] : nil

@@ -1,0 +1,77 @@
+import CastModels
+import CastTensor
+
+/// Records what a projection reads and writes in a forward pass, changing nothing: the
+/// tap least-squares initialisation (and activation capture) puts on a slot.
+final class ProjectionTap: LinearAdapter {
+    let inputWidth: Int
+    let outputWidth: Int
+    var isTrainable: Bool { false }
+    private(set) var x = Tensor()
+    private(set) var y = Tensor()
+
+    init(inputWidth: Int, outputWidth: Int) {
+        self.inputWidth = inputWidth
+        self.outputWidth = outputWidth
+    }
+
+    func forward(_ x: Tensor, addingTo y: inout Tensor, saving: Bool, saved: inout [Tensor]) throws {
+        self.x = x
+        self.y = y
+    }
+
+    func backward(dy: Tensor, x: Tensor, saved: [Tensor], dx: inout Tensor?) throws {}
+}
+
+extension CastAdapter {
+    /// Sets every P and H by ridge least squares on paired activations of the bare source
+    /// and target over `windows` training windows of `corpus` (read in batches of 4, in
+    /// the order `seed` gives): `P_in` maps the target projection's inputs to the source's,
+    /// `P_out` the source projection's outputs (its rows of them) to the target's, `H` the
+    /// target's final hidden states to the source's. Only the sums `XᵀX`, `XᵀY` are kept.
+    public func initializeByLeastSquares(source: Transformer, target: Transformer, corpus: PairedCorpus,
+                                         windows: Int, seed: UInt64, ridge: Float = 1e-3) throws {
+        var sourceTaps: [AdapterSlot: ProjectionTap] = [:], targetTaps: [AdapterSlot: ProjectionTap] = [:]
+        for layer in layers {
+            let s = layer.sourceSlot.module.shape(in: source.config), t = layer.slot.module.shape(in: target.config)
+            if sourceTaps[layer.sourceSlot] == nil { sourceTaps[layer.sourceSlot] = ProjectionTap(inputWidth: s.input, outputWidth: s.output) }
+            targetTaps[layer.slot] = ProjectionTap(inputWidth: t.input, outputWidth: t.output)
+        }
+        var inputs = layers.map { RidgeRegression(inputs: $0.cast.inputWidth, outputs: $0.cast.source.inputWidth) }
+        var outputs = layers.map { RidgeRegression(inputs: $0.cast.sourceRows.count, outputs: $0.cast.outputWidth) }
+        var hidden = RidgeRegression(inputs: target.config.hiddenSize, outputs: source.config.hiddenSize)
+        var sourcePass = ForwardPass(), targetPass = ForwardPass()
+        let batch = 4
+        for chunk in 0..<(windows + batch - 1) / batch {
+            let ws = corpus.batch(step: chunk, size: min(batch, windows - chunk * batch), seed: seed ^ 0x1EA5)
+            let rows = CastTrainer.alignedRows(ws)
+            guard !rows.teacher.isEmpty else { continue }
+            try source.forward(ws.map(\.teacher), options: ForwardOptions(adapters: AdapterSet(sourceTaps), logits: false),
+                               pass: &sourcePass)
+            try target.forward(ws.map(\.student), options: ForwardOptions(adapters: AdapterSet(targetTaps), logits: false),
+                               pass: &targetPass)
+            for (k, layer) in layers.enumerated() {
+                let s = sourceTaps[layer.sourceSlot]!, t = targetTaps[layer.slot]!
+                try inputs[k].add(x: CastTrainer.rows(t.x, rows.student), y: CastTrainer.rows(s.x, rows.teacher))
+                let sourceOut = Self.columns(CastTrainer.rows(s.y, rows.teacher), layer.cast.sourceRows)
+                try outputs[k].add(x: sourceOut, y: CastTrainer.rows(t.y, rows.student))
+            }
+            try hidden.add(x: CastTrainer.rows(targetPass.hidden, rows.student), y: CastTrainer.rows(sourcePass.hidden, rows.teacher))
+        }
+        guard hidden.rows > 0 else { throw AdapterError("least-squares init: no aligned positions in \(windows) corpus windows") }
+        for (k, layer) in layers.enumerated() {
+            layer.cast.pIn = try inputs[k].solve(ridge: ridge)
+            layer.cast.pOut = try outputs[k].solve(ridge: ridge)
+        }
+        head = try hidden.solve(ridge: ridge)
+    }
+
+    /// Columns `range` of a `[n, width]` tensor.
+    static func columns(_ x: Tensor, _ range: Range<Int>) -> Tensor {
+        let width = x.shape[1], n = x.shape[0]
+        guard range != 0..<width else { return x }
+        var out = Tensor(zeros: [n, range.count])
+        for r in 0..<n { (out.mutableData + r * range.count).update(from: x.data + r * width + range.lowerBound, count: range.count) }
+        return out
+    }
+}

@@ -1,0 +1,67 @@
+import Testing
+@testable import CastTensor
+
+/// Streamed ridge least squares against exact answers: a linear map recovered from its
+/// rows fed in chunks, the ridge's shrinkage against the closed form in Double, and bad
+/// input.
+@Suite struct RidgeRegressionTests {
+    /// y = W·x exactly, rows fed in three uneven chunks: W comes back (tiny ridge).
+    @Test(arguments: [(6, 4), (5, 9), (12, 12)])
+    func recoversAnExactMap(p: Int, q: Int) throws {
+        let w = Tensor.randomNormal([q, p], seed: 3)
+        let x = Tensor.randomNormal([50, p], seed: 4)
+        let y = try Tensor.matmul(x, w, transposeB: true)
+        var fit = RidgeRegression(inputs: p, outputs: q)
+        for range in [0..<7, 7..<31, 31..<50] {
+            try fit.add(x: Self.rows(x, range), y: Self.rows(y, range))
+        }
+        #expect(fit.rows == 50)
+        let found = try fit.solve(ridge: 1e-7)
+        #expect(found.shape == [q, p])
+        var worst: Float = 0
+        for i in 0..<w.count { worst = max(worst, abs(found.data[i] - w.data[i])) }
+        #expect(worst < 1e-3, "max |W − Ŵ| = \(worst)")
+    }
+
+    /// With a real ridge, the answer is (XᵀX + λI)⁻¹XᵀY with λ = ridge·mean(diag XᵀX):
+    /// checked against Gaussian elimination in Double on noisy data.
+    @Test func ridgeShrinksAsTheClosedFormSays() throws {
+        let (n, p, q) = (20, 5, 3)
+        let x = Tensor.randomNormal([n, p], seed: 7), y = Tensor.randomNormal([n, q], seed: 8)
+        var fit = RidgeRegression(inputs: p, outputs: q)
+        try fit.add(x: x, y: y)
+        let ridge: Float = 0.3
+        let found = try fit.solve(ridge: ridge)
+        var g = [[Double]](repeating: [Double](repeating: 0, count: p + q), count: p)
+        for i in 0..<p {
+            for j in 0..<p { g[i][j] = (0..<n).reduce(0) { $0 + Double(x[$1, i]) * Double(x[$1, j]) } }
+            for j in 0..<q { g[i][p + j] = (0..<n).reduce(0) { $0 + Double(x[$1, i]) * Double(y[$1, j]) } }
+        }
+        let lambda = Double(ridge) * (0..<p).reduce(0) { $0 + g[$1][$1] } / Double(p)
+        for i in 0..<p { g[i][i] += lambda }
+        for c in 0..<p {  // Gauss-Jordan, SPD so no pivoting needed
+            let pivot = g[c][c]
+            for j in 0..<(p + q) { g[c][j] /= pivot }
+            for r in 0..<p where r != c {
+                let f = g[r][c]
+                for j in 0..<(p + q) { g[r][j] -= f * g[c][j] }
+            }
+        }
+        for i in 0..<q { for j in 0..<p { #expect(abs(Double(found[i, j]) - g[j][p + i]) < 1e-5, "W[\(i), \(j)]") } }
+    }
+
+    @Test func badInput() throws {
+        var fit = RidgeRegression(inputs: 3, outputs: 2)
+        #expect(throws: TensorError.self) { try fit.solve() }
+        #expect(throws: TensorError.self) { try fit.add(x: Tensor(zeros: [4, 3]), y: Tensor(zeros: [4, 3])) }
+        try fit.add(x: Tensor(zeros: [4, 3]), y: Tensor(zeros: [4, 2]))
+        // Inputs that carry nothing give the zero map, not NaN.
+        try #expect(fit.solve().scalars == [Float](repeating: 0, count: 6))
+        #expect(throws: TensorError.self) { try fit.solve(ridge: -1) }
+    }
+
+    static func rows(_ t: Tensor, _ range: Range<Int>) -> Tensor {
+        let width = t.shape[1]
+        return try! Tensor(Array(t.scalars[(range.lowerBound * width)..<(range.upperBound * width)]), shape: [range.count, width])
+    }
+}
