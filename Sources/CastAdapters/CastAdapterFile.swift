@@ -32,6 +32,20 @@ public enum CastAdapterFile {
         var options: CastOptions?
     }
 
+    /// The CAST adapter file `path` names (the file itself, or the folder holding
+    /// `cast_adapter.safetensors`), or nil when it is not one (a LoRA folder or file).
+    public static func locate(_ path: String) -> URL? {
+        let url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        if isDirectory.boolValue {
+            let file = url.appendingPathComponent(fileName)
+            return FileManager.default.fileExists(atPath: file.path) ? file : nil
+        }
+        guard url.pathExtension == "safetensors", let file = try? SafetensorsFile(url: url) else { return nil }
+        return file.metadata["cast"] != nil ? url : nil
+    }
+
     public static func save(_ cast: CastAdapter, to url: URL) throws {
         var writer = SafetensorsWriter()
         let header = try add(cast, to: &writer)

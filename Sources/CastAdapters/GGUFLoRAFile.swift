@@ -59,6 +59,9 @@ public enum GGUFLoRAFile {
                 throw AdapterError("\(source): tensor '\(info.name)' is not the lora_a/lora_b of a projection of this model")
             }
             let t = try file.dequantize(info)
+            if t.scalars.contains(where: { !$0.isFinite }) {
+                throw AdapterError("\(source): tensor '\(info.name)' holds NaN or infinite values")
+            }
             if isA { pairs[stem, default: (nil, nil)].a = t } else { pairs[stem, default: (nil, nil)].b = t }
         }
         guard !pairs.isEmpty else { throw AdapterError("\(source): the file holds no LoRA tensors") }

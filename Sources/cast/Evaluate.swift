@@ -10,6 +10,7 @@ struct Evaluate: ParsableCommand {
         discussion: "Ctrl-C stops after the current batch.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var adapterOption: AdapterOption
     @Option(help: "A built-in task (arith, dates, reverse) or a JSONL file of {\"prompt\", \"answer\"[, \"split\"]}.")
     var task: String
     @Option(help: "Judge only the first N test examples.") var limit: Int?
@@ -20,7 +21,7 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let suite = try TaskSuite.load(task)
         let transformer = try model.load().model
-        let adapters = try model.adapters(for: transformer)
+        let adapters = try adapterOption.adapters(for: transformer)
         Interrupt.install()
         defer { Interrupt.uninstall() }
         func evaluate(_ label: String, _ adapters: AdapterSet) throws -> TaskScore {
@@ -43,14 +44,14 @@ struct Evaluate: ParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let output = Output(task: suite.name, model: transformer.name, adapter: model.adapter, score: score.score,
+            let output = Output(task: suite.name, model: transformer.name, adapter: adapterOption.adapter, score: score.score,
                                 correct: score.correct, total: score.total, seconds: score.seconds,
                                 floor: floor?.score, examples: Array(score.examples.prefix(5)))
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
         print(String(format: "%@%@ on %@: %d / %d correct, score %.3f (%.1f s)", transformer.name,
-                     model.adapter.map { " + \($0)" } ?? "", suite.name, score.correct, score.total, score.score, score.seconds))
+                     adapterOption.adapter.map { " + \($0)" } ?? "", suite.name, score.correct, score.total, score.score, score.seconds))
         if let floor {
             print(String(format: "%@ alone (the floor): %d / %d correct, score %.3f", transformer.name,
                          floor.correct, floor.total, floor.score))

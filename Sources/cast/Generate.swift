@@ -30,6 +30,7 @@ struct Generate: ParsableCommand {
         discussion: "Ctrl-C stops generating and keeps what was produced; speeds go to stderr.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var adapterOption: AdapterOption
     @Option(help: "The prompt.") var prompt: String
     @Flag(help: "Wrap the prompt in the model's chat template as a user turn.") var chat = false
     @Option(help: "System prompt (with --chat).") var system: String?
@@ -37,7 +38,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let transformer = try model.load().model
-        let generator = try model.generator(for: transformer)
+        let generator = model.generator(for: transformer, adapters: try adapterOption.adapters(for: transformer))
         if !chat { writeStandardOutput(prompt) }
         Interrupt.install()
         defer { Interrupt.uninstall() }

@@ -8,6 +8,7 @@ struct Logits: ParsableCommand {
         abstract: "Print the most likely next tokens after a prompt, with their logits.")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var adapterOption: AdapterOption
     @Option(help: "The prompt (tokenized with BOS and special tokens, as `cast tokenize`).") var prompt: String
     @Option(help: "How many of the largest logits to print.") var top = 10
     @Flag(help: "Print JSON: {\"ids\": [...], \"top\": [[id, logit], ...], \"logsumexp\": x}.") var json = false
@@ -35,7 +36,7 @@ struct Logits: ParsableCommand {
 
     func run() throws {
         let transformer = try model.load().model
-        let generator = try model.generator(for: transformer)
+        let generator = model.generator(for: transformer, adapters: try adapterOption.adapters(for: transformer))
         let ids = try generator.promptIds(for: prompt)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
         let cache = KVCache(config: transformer.config)

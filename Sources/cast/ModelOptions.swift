@@ -16,9 +16,6 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Arithmetic of products with packed weights: float32 (exact) or int8 (activations rounded to 8 bits per group, as llama.cpp; ~2× faster prefill).")
     var arithmetic: PackedArithmetic = .float32
 
-    @Option(help: "A LoRA adapter to apply: a PEFT folder (adapter_config.json + adapter_model.safetensors) or a GGUF-LoRA file.")
-    var adapter: String?
-
     func validate() throws {
         if arithmetic == .int8 && weights == .float32 {
             throw ValidationError("--arithmetic int8 needs packed weights: add --weights packed")
@@ -51,20 +48,29 @@ struct ModelOptions: ParsableArguments {
         return (transformer, Date().timeIntervalSince(start))
     }
 
-    /// The adapters `--adapter` names for `transformer` (none without the option).
-    func adapters(for transformer: Transformer) throws -> AdapterSet {
-        guard let adapter else { return .none }
-        return try LoRAAdapter.load(adapter, for: transformer.config).adapters
-    }
-
-    /// A generator with the options' adapters and arithmetic.
-    func generator(for transformer: Transformer) throws -> Generator {
-        Generator(model: transformer, adapters: try adapters(for: transformer), arithmetic: arithmetic)
+    /// A generator with the options' arithmetic and `adapters`.
+    func generator(for transformer: Transformer, adapters: AdapterSet = .none) -> Generator {
+        Generator(model: transformer, adapters: adapters, arithmetic: arithmetic)
     }
 
     /// Just the tokenizer (no weights are read).
     func loadTokenizer() throws -> Tokenizer {
         try Tokenizer(ggufPath: try ggufPath())
+    }
+}
+
+/// `--adapter PATH`, for the commands that run a model with an adapter.
+struct AdapterOption: ParsableArguments {
+    @Option(help: "An adapter to apply: a LoRA (a PEFT folder with adapter_config.json + adapter_model.safetensors, or a GGUF-LoRA file) or a CAST adapter (the folder `cast transfer` wrote, or its cast_adapter.safetensors).")
+    var adapter: String?
+
+    /// The adapters `--adapter` names for `transformer` (none without the option).
+    func adapters(for transformer: Transformer) throws -> AdapterSet {
+        guard let adapter else { return .none }
+        if let cast = CastAdapterFile.locate(adapter) {
+            return try CastAdapterFile.load(cast, target: transformer).adapters
+        }
+        return try LoRAAdapter.load(adapter, for: transformer.config).adapters
     }
 }
 

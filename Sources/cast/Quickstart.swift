@@ -8,6 +8,7 @@ struct Quickstart: ParsableCommand {
         abstract: "Fetch and load a model, print its shape, and answer a chat question (greedy).")
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var adapterOption: AdapterOption
     @Option(help: "The question to ask.") var question = "What is the capital of France? Answer in one sentence."
     @Option(help: "Most new tokens in the answer.") var maxTokens = 48
 
@@ -33,7 +34,7 @@ struct Quickstart: ParsableCommand {
         say(String(format: "  load time   %.2f s (weights %@, %@ in memory; %@ arithmetic)", loadSeconds,
                      model.weights.rawValue, formatBytes(Int64(transformer.weights.byteCount)), model.arithmetic.rawValue))
 
-        let generator = try model.generator(for: transformer)
+        let generator = model.generator(for: transformer, adapters: try adapterOption.adapters(for: transformer))
         let options = GenerationOptions(maxNewTokens: maxTokens, sampling: .greedy)
         say("\n> \(question)")
         Interrupt.install()

@@ -174,10 +174,8 @@ struct Export: ParsableCommand {
     func run() throws {
         guard out != nil || gguf != nil else { throw ValidationError("give --out (a PEFT folder) and/or --gguf (a file)") }
         let targetModel = try loadModel(target)
-        var url = URL(fileURLWithPath: adapter)
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-            url = url.appendingPathComponent(CastAdapterFile.fileName)
+        guard let url = CastAdapterFile.locate(adapter) else {
+            throw ValidationError("\(adapter): not a CAST adapter (a folder holding \(CastAdapterFile.fileName), or that file)")
         }
         let cast = try CastAdapterFile.load(url, target: targetModel)
         let lora = try cast.exported()

@@ -90,6 +90,14 @@ struct AdapterBadInputTests {
         #expect(throws: AdapterError("\(nan.path)/adapter_model.safetensors: model.layers.1.self_attn.q_proj holds NaN or infinite values")) {
             try PEFTAdapterFolder.load(nan, for: Self.llama)
         }
+        // The same NaN in a GGUF-LoRA file is refused too, naming the tensor.
+        let gguf = try TestSupport.temporaryFolder().appendingPathComponent("nan.gguf")
+        let lora = try PEFTAdapterFolder.load(try Self.folder { _ in }, for: Self.llama)
+        lora.modules.first { $0.path == "model.layers.1.self_attn.q_proj" }!.factors.a.mutableData[3] = .nan
+        try GGUFLoRAFile.save(lora, for: Self.llama, to: gguf)
+        #expect(throws: AdapterError("\(gguf.path): tensor 'blk.1.attn_q.weight.lora_a' holds NaN or infinite values")) {
+            try GGUFLoRAFile.load(gguf, for: Self.llama)
+        }
     }
 
     /// An adapter for one model on another: the shapes are refused, naming the module.

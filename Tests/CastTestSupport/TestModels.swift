@@ -85,4 +85,29 @@ extension TestSupport {
         throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey:
             "no built cast in .build/release or .build/debug: run `swift build --build-tests -c release` first"])
     }
+
+    /// Runs the built `cast` with `arguments` to the end: exit status, stdout and stderr.
+    public static func runCast(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = try castExecutable()
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read stderr on its own thread so neither pipe can fill up and stall the child.
+        let errorText = UncheckedBox("")
+        let reader = Thread { errorText.value = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) }
+        reader.start()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return (process.terminationStatus, output, errorText.value)
+    }
+}
+
+/// A mutable value handed to one other thread and read after it finished.
+final class UncheckedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }
