@@ -2,115 +2,115 @@ import CastModels
 import CastTensor
 import Foundation
 
-/// Trains a LoRA on a task's answer tokens with AdamW: frozen base weights (packed ones stay
-/// packed), gradients only for the LoRA factors, backward no lower than the lowest adapted
-/// layer, logits only at the rows the loss reads.
-///
-/// Each `step()` is one optimizer step over `accumulation` micro-batches; the data order,
-/// the schedule and the optimizer state depend only on the step number, so a run resumed
-/// from a checkpoint continues bit for bit as if it had never stopped.
+/// Trains a LoRA on a task's answer tokens with the shared `Trainer`: frozen base weights
+/// (packed ones stay packed), gradients only for the LoRA factors, backward no lower than
+/// the lowest adapted layer, logits only at the rows the loss reads.
 public final class LoRATrainer {
     public let model: Transformer
     public let lora: LoRAAdapter
     public let options: TrainingOptions
     public let data: TrainingExamples
-    let optimizer: AdamW
-    /// Completed optimizer steps.
-    public private(set) var completedSteps = 0
-    private var pass = ForwardPass()
+    /// What the run reads ("task arith"), for its checkpoints.
+    public let dataName: String
+    public let trainer: Trainer
 
     /// Trains on a task's train split.
     public convenience init(model: Transformer, lora: LoRAAdapter, task: TaskSuite, options: TrainingOptions) throws {
         guard let tokenizer = model.tokenizer else { throw AdapterError("\(model.name): training needs the model's tokenizer") }
         try self.init(model: model, lora: lora, data: try TrainingExamples(task.train, tokenizer: tokenizer,
                                                                           contextLength: model.config.contextLength),
-                      options: options)
+                      dataName: "task \(task.name)", options: options)
     }
 
-    public init(model: Transformer, lora: LoRAAdapter, data: TrainingExamples, options: TrainingOptions) throws {
-        try options.validate()
+    public init(model: Transformer, lora: LoRAAdapter, data: TrainingExamples, dataName: String = "examples",
+                options: TrainingOptions) throws {
         try lora.adapters.validate(for: model)
         self.model = model
         self.lora = lora
         self.options = options
         self.data = data
-        optimizer = AdamW(config: AdamWConfig(learningRate: options.learningRate, weightDecay: options.weightDecay))
+        self.dataName = dataName
+        trainer = try Trainer(tensors: lora, objective: AnswerTokenLoss(model: model, lora: lora, data: data, options: options),
+                              options: options)
         lora.setTrainable(true)
     }
 
-    /// Continue as if `steps` steps had run (the factors and optimizer already restored).
-    func resume(atStep steps: Int) { completedSteps = steps }
+    public var completedSteps: Int { trainer.completedSteps }
+    public var isFinished: Bool { trainer.isFinished }
 
-    public var isFinished: Bool { completedSteps >= options.steps }
-
-    /// One optimizer step. A NaN or infinite loss or gradient throws before anything is
-    /// updated, so the adapter and the optimizer keep the last good step.
-    @discardableResult
-    public func step() throws -> TrainingStep {
-        let start = Date()
-        let next = completedSteps + 1
-        lora.zeroGradients()
-        var lossSum = 0.0, tokens = 0, answerTokens = 0
-        for micro in 0..<options.accumulation {
-            let examples = data.microBatch(completedSteps * options.accumulation + micro, size: options.batchSize, seed: options.seed)
-            let (sequences, rows, targets) = TrainingExamples.batch(examples)
-            try model.forward(sequences, options: ForwardOptions(adapters: lora.adapters, training: true, logitRows: rows),
-                              pass: &pass)
-            var lse = Tensor()
-            let loss = try CrossEntropy.forward(logits: pass.logits, targets: targets, logSumExp: &lse)
-            guard loss.isFinite else { throw TrainingError.nonFinite(step: next, what: "loss \(loss)") }
-            var dLogits: Tensor? = Tensor(zeros: pass.logits.shape)
-            try CrossEntropy.backward(dLoss: 1 / Float(options.accumulation), logits: pass.logits, targets: targets,
-                                      logSumExp: lse, dLogits: &dLogits)
-            var gradients = ModelGradients.frozen(model.weights), noInput: Tensor? = nil
-            try model.backward(&pass, dLogits: dLogits, dHidden: nil, gradients: &gradients, dEmbeddings: &noInput)
-            lossSum += Double(loss)
-            tokens += sequences.reduce(0) { $0 + $1.count }
-            answerTokens += targets.count
+    /// What a checkpoint of this run records.
+    public var record: TrainingRecord {
+        get throws {
+            // The LoRA config as PEFT writes it, on one line.
+            let peft = try JSONSerialization.jsonObject(with: try PEFTConfigFile.encode(lora.config, architecture: model.config.architecture))
+            let settings = String(decoding: try JSONSerialization.data(withJSONObject: peft, options: [.sortedKeys]), as: UTF8.self)
+            return TrainingRecord(kind: "lora", model: model.name, data: dataName, settings: settings)
         }
-        // The factors' tensors move into flat lists and back, so updating them never copies.
-        let factors = lora.modules.map(\.factors)
-        var parameters: [Tensor] = [], gradients: [Tensor] = []
-        for f in factors {
-            parameters += [f.a, f.b]
-            gradients += [f.dA!, f.dB!]
-            f.a = Tensor(); f.b = Tensor(); f.dA = Tensor(); f.dB = Tensor()
-        }
-        defer {
-            for (k, f) in factors.enumerated() {
-                f.a = parameters[2 * k]; f.b = parameters[2 * k + 1]
-                f.dA = gradients[2 * k]; f.dB = gradients[2 * k + 1]
-            }
-        }
-        let norm = try GradientClipping.clip(&gradients, maxNorm: options.maxGradNorm)
-        guard norm.isFinite else { throw TrainingError.nonFinite(step: next, what: "gradient norm \(norm)") }
-        optimizer.config.learningRate = options.learningRate(atStep: next)
-        try optimizer.step(parameters: &parameters, gradients: gradients)
-        completedSteps = next
-        return TrainingStep(step: next, loss: lossSum / Double(options.accumulation), gradNorm: Double(norm),
-                            learningRate: Double(optimizer.config.learningRate), tokens: tokens,
-                            answerTokens: answerTokens, seconds: Date().timeIntervalSince(start))
     }
 
-    /// Steps until `options.steps` or until `shouldStop` (checked between steps) says so.
-    /// Returns whether the run finished.
+    /// One optimizer step (see `Trainer.step`).
+    @discardableResult
+    public func step() throws -> TrainingStep { TrainingStep(try trainer.step()) }
+
+    /// Steps until `options.steps` or until `shouldStop` says so. Returns whether the run finished.
     @discardableResult
     public func run(shouldStop: () -> Bool = { false }, onStep: (TrainingStep) throws -> Void = { _ in }) throws -> Bool {
-        while !isFinished {
-            if shouldStop() { return false }
-            try onStep(try step())
-        }
-        return true
+        try trainer.run(shouldStop: shouldStop) { try onStep(TrainingStep($0)) }
+    }
+
+    public func saveCheckpoint(to url: URL) throws { try TrainingCheckpoint.save(trainer, record: try record, to: url) }
+    public func restoreCheckpoint(from url: URL) throws { try TrainingCheckpoint.restore(trainer, record: try record, from: url) }
+}
+
+/// Cross-entropy on the answer tokens of task examples.
+final class AnswerTokenLoss: TrainingObjective {
+    let model: Transformer
+    let lora: LoRAAdapter
+    let data: TrainingExamples
+    let options: TrainingOptions
+    private var pass = ForwardPass()
+
+    init(model: Transformer, lora: LoRAAdapter, data: TrainingExamples, options: TrainingOptions) {
+        self.model = model
+        self.lora = lora
+        self.data = data
+        self.options = options
+    }
+
+    func microBatch(_ index: Int, scale: Float, step: Int) throws -> MicroBatch {
+        let examples = data.microBatch(index, size: options.batchSize, seed: options.seed)
+        let (sequences, rows, targets) = TrainingExamples.batch(examples)
+        try model.forward(sequences, options: ForwardOptions(adapters: lora.adapters, training: true, logitRows: rows),
+                          pass: &pass)
+        var lse = Tensor()
+        let loss = try CrossEntropy.forward(logits: pass.logits, targets: targets, logSumExp: &lse)
+        guard loss.isFinite else { throw TrainingError.nonFinite(step: step, what: "loss \(loss)") }
+        var dLogits: Tensor? = Tensor(zeros: pass.logits.shape)
+        try CrossEntropy.backward(dLoss: scale, logits: pass.logits, targets: targets, logSumExp: lse, dLogits: &dLogits)
+        var gradients = ModelGradients.frozen(model.weights), noInput: Tensor? = nil
+        try model.backward(&pass, dLogits: dLogits, dHidden: nil, gradients: &gradients, dEmbeddings: &noInput)
+        return MicroBatch(loss: Double(loss), tokens: sequences.reduce(0) { $0 + $1.count }, counted: targets.count)
     }
 }
 
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    case nonFinite(step: Int, what: String)
+extension LoRAAdapter: TrainableTensors {
+    public var parameterNames: [String] { modules.flatMap { [$0.path + ".lora_A", $0.path + ".lora_B"] } }
 
-    public var description: String {
-        switch self {
-        case .nonFinite(let step, let what):
-            "training stopped at step \(step): \(what) is not finite; the adapter keeps step \(step - 1)"
+    public func takeParameters() -> (values: [Tensor], gradients: [Tensor]) {
+        var values: [Tensor] = [], gradients: [Tensor] = []
+        for f in modules.map(\.factors) {
+            values += [f.a, f.b]
+            gradients += [f.dA ?? Tensor(), f.dB ?? Tensor()]
+            f.a = Tensor(); f.b = Tensor()
+            if f.dA != nil { f.dA = Tensor(); f.dB = Tensor() }
+        }
+        return (values, gradients)
+    }
+
+    public func returnParameters(values: [Tensor], gradients: [Tensor]) {
+        for (k, f) in modules.map(\.factors).enumerated() {
+            f.a = values[2 * k]; f.b = values[2 * k + 1]
+            if f.dA != nil { f.dA = gradients[2 * k]; f.dB = gradients[2 * k + 1] }
         }
     }
 }

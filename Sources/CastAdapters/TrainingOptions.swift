@@ -75,3 +75,11 @@ public struct TrainingStep: Codable, Sendable {
     public let seconds: Double
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 }
+
+extension TrainingStep {
+    /// A LoRA step's metrics from the shared trainer's.
+    init(_ m: StepMetrics) {
+        self.init(step: m.step, loss: m.loss, gradNorm: m.gradNorm, learningRate: m.learningRate, tokens: m.tokens,
+                  answerTokens: m.counted, seconds: m.seconds)
+    }
+}

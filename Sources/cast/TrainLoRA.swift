@@ -46,12 +46,12 @@ struct TrainLoRA: ParsableCommand {
         let folder = URL(fileURLWithPath: out)
         let checkpoint = folder.appendingPathComponent("checkpoint.safetensors")
         if resume {
-            try TrainingCheckpoint.restore(trainer, from: checkpoint)
+            try trainer.restoreCheckpoint(from: checkpoint)
             writeStandardError("resuming at step \(trainer.completedSteps) of \(steps)\n")
         }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         func save() throws {
-            try TrainingCheckpoint.save(trainer, task: suite.name, to: checkpoint)
+            try trainer.saveCheckpoint(to: checkpoint)
             try PEFTAdapterFolder.save(adapter, for: transformer.config, to: folder)
         }
         let bar = ProgressBar(label: "train", unit: "steps", enabled: !json)
@@ -61,15 +61,23 @@ struct TrainLoRA: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var last: TrainingStep?
-        let finished = try trainer.run(shouldStop: { Interrupt.requested }) { metrics in
-            last = metrics
-            if json {
-                writeStandardOutput(String(decoding: try encoder.encode(metrics), as: UTF8.self) + "\n")
-            } else {
-                bar.update(done: metrics.step, total: steps, since: first,
-                           extra: String(format: "loss %.4f, %.0f tok/s", metrics.loss, metrics.tokensPerSecond))
+        let finished: Bool
+        do {
+            finished = try trainer.run(shouldStop: { Interrupt.requested }) { metrics in
+                last = metrics
+                if json {
+                    writeStandardOutput(String(decoding: try encoder.encode(metrics), as: UTF8.self) + "\n")
+                } else {
+                    bar.update(done: metrics.step, total: steps, since: first,
+                               extra: String(format: "loss %.4f, %.0f tok/s", metrics.loss, metrics.tokensPerSecond))
+                }
+                if checkpointEvery > 0, metrics.step % checkpointEvery == 0 { try save() }
             }
-            if checkpointEvery > 0, metrics.step % checkpointEvery == 0 { try save() }
+        } catch let error as TrainingError {
+            // A non-finite step: the adapter still holds the last good step; keep it on disk.
+            bar.finish()
+            try save()
+            throw error
         }
         bar.finish()
         try save()

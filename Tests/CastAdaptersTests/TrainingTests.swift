@@ -38,11 +38,11 @@ struct TrainingTests {
         let first = try Self.trainer(steps: 6)
         for _ in 0..<3 { try first.step() }
         let url = try TestSupport.temporaryFolder().appendingPathComponent("checkpoint.safetensors")
-        try TrainingCheckpoint.save(first, task: "arith", to: url)
+        try first.saveCheckpoint(to: url)
         let resumed = try Self.trainer(steps: 6)
         let fresh = Self.factors(resumed) != Self.factors(first)
         #expect(fresh, "a fresh trainer must start elsewhere")
-        try TrainingCheckpoint.restore(resumed, from: url)
+        try resumed.restoreCheckpoint(from: url)
         #expect(resumed.completedSteps == 3)
         let restored = Self.factors(resumed) == Self.factors(first)
         #expect(restored, "the checkpoint must restore the factors exactly")
@@ -96,14 +96,22 @@ struct TrainingTests {
         #expect(losses(stopped.lines + resumed.lines) == losses(straight.lines))
     }
 
-    /// Restoring into a trainer with other options is refused, not silently continued.
-    @Test func resumeRefusesOtherOptions() throws {
+    /// Restoring into another run is refused by name, not silently continued: other
+    /// training options, another task, other LoRA layers. More steps are fine.
+    @Test func resumeRefusesAnotherRun() throws {
         let a = try Self.trainer(steps: 2)
         try a.step()
         let url = try TestSupport.temporaryFolder().appendingPathComponent("checkpoint.safetensors")
-        try TrainingCheckpoint.save(a, task: "arith", to: url)
-        let other = try Self.trainer(steps: 2, seed: 4)
-        #expect(throws: AdapterError.self) { try TrainingCheckpoint.restore(other, from: url) }
+        try a.saveCheckpoint(to: url)
+        func refusal(_ other: LoRATrainer) -> String {
+            do { try other.restoreCheckpoint(from: url); return "restored" } catch { return "\(error)" }
+        }
+        #expect(refusal(try Self.trainer(steps: 2, seed: 4)).contains("other training options"))
+        #expect(refusal(try Self.trainer(steps: 2, task: "dates")).hasSuffix("checkpoint was trained on task arith, not task dates"))
+        #expect(refusal(try Self.trainer(steps: 2, layers: [27, 28])).contains("other settings"))
+        let longer = try Self.trainer(steps: 5)
+        try longer.restoreCheckpoint(from: url)
+        #expect(longer.completedSteps == 1)
     }
 
     /// A short real run (all seven projections of every layer, rank 8, 40 steps of 8): the
