@@ -109,3 +109,34 @@ public final class CastAdapter {
         }, model: targetConfig, source: "CAST export for \(targetName)")
     }
 }
+
+extension CastAdapter: TrainableTensors {
+    /// `<slot>.p_in`, `<slot>.p_out` per layer in slot order, then `head`.
+    public var parameterNames: [String] {
+        layers.flatMap { ["\($0.slot).p_in", "\($0.slot).p_out"] } + ["head"]
+    }
+
+    public func takeParameters() -> (values: [Tensor], gradients: [Tensor]) {
+        var values: [Tensor] = [], gradients: [Tensor] = []
+        for layer in layers {
+            values += [layer.cast.pIn, layer.cast.pOut]
+            gradients += [layer.cast.dPIn ?? Tensor(), layer.cast.dPOut ?? Tensor()]
+            layer.cast.pIn = Tensor(); layer.cast.pOut = Tensor()
+            if layer.cast.dPIn != nil { layer.cast.dPIn = Tensor(); layer.cast.dPOut = Tensor() }
+        }
+        values.append(head)
+        gradients.append(dHead ?? Tensor())
+        head = Tensor()
+        if dHead != nil { dHead = Tensor() }
+        return (values, gradients)
+    }
+
+    public func returnParameters(values: [Tensor], gradients: [Tensor]) {
+        for (k, layer) in layers.enumerated() {
+            layer.cast.pIn = values[2 * k]; layer.cast.pOut = values[2 * k + 1]
+            if layer.cast.dPIn != nil { layer.cast.dPIn = gradients[2 * k]; layer.cast.dPOut = gradients[2 * k + 1] }
+        }
+        head = values[values.count - 1]
+        if dHead != nil { dHead = gradients[gradients.count - 1] }
+    }
+}

@@ -5,8 +5,7 @@ import Foundation
 /// A CAST adapter in one safetensors file, written atomically: per target slot `P_in` and
 /// `P_out`, the head, the frozen source factors (`source.<path>.lora_A/B`, so the file
 /// stands alone), and in the header's metadata the models, layer map and layers as JSON.
-/// With a trainer, also both AdamW moments and the completed step: a checkpoint that
-/// resumes the run exactly.
+/// (A training run's checkpoint is a `TrainingCheckpoint`, written beside it.)
 public enum CastAdapterFile {
     public static let fileName = "cast_adapter.safetensors"
 
@@ -26,10 +25,6 @@ public enum CastAdapterFile {
         var target: String
         var layerMap: LayerMapping
         var layers: [LayerRecord]
-        /// Checkpoints only.
-        var step: Int?
-        var optimizerSteps: Int?
-        var options: CastOptions?
     }
 
     /// The CAST adapter file `path` names (the file itself, or the folder holding
@@ -49,23 +44,6 @@ public enum CastAdapterFile {
     public static func save(_ cast: CastAdapter, to url: URL) throws {
         var writer = SafetensorsWriter()
         let header = try add(cast, to: &writer)
-        try write(header, writer, url)
-    }
-
-    /// The adapter and the trainer's optimizer state and step.
-    public static func saveCheckpoint(_ trainer: CastTrainer, to url: URL) throws {
-        var writer = SafetensorsWriter()
-        var header = try add(trainer.cast, to: &writer)
-        let (count, first, second) = trainer.optimizer.state
-        if count > 0 {
-            for (k, name) in trainer.parameterNames.enumerated() {
-                try writer.add("adamw.m." + name, first[k])
-                try writer.add("adamw.v." + name, second[k])
-            }
-        }
-        header.step = trainer.completedSteps
-        header.optimizerSteps = count
-        header.options = trainer.options
         try write(header, writer, url)
     }
 
@@ -137,42 +115,5 @@ public enum CastAdapterFile {
             throw AdapterError("\(url.path): head \(adapter.head.shape) does not read \(target.name)'s hidden size \(target.config.hiddenSize)")
         }
         return adapter
-    }
-
-    /// Restores a checkpoint into `trainer` (same layers; options equal but for `steps`).
-    public static func restore(_ trainer: CastTrainer, from url: URL) throws {
-        let file = try SafetensorsFile(url: url)
-        let h = try header(file, url)
-        guard let step = h.step, let optimizerSteps = h.optimizerSteps, let saved = h.options else {
-            throw AdapterError("\(url.path): a CAST adapter, not a checkpoint (no step or optimizer state)")
-        }
-        guard h.layers.map(\.slot) == trainer.cast.layers.map(\.slot.description) else {
-            throw AdapterError("\(url.path): the checkpoint's CAST layers differ from this run's")
-        }
-        var expected = trainer.options, made = saved
-        expected.training.steps = 0; made.training.steps = 0
-        guard expected == made else {
-            throw AdapterError("\(url.path): made with other CAST options; resuming would not continue that run")
-        }
-        for layer in trainer.cast.layers {
-            layer.cast.pIn = try checked(file, "\(layer.slot).p_in", layer.cast.pIn.shape, url)
-            layer.cast.pOut = try checked(file, "\(layer.slot).p_out", layer.cast.pOut.shape, url)
-        }
-        trainer.cast.head = try checked(file, "head", trainer.cast.head.shape, url)
-        var first: [Tensor] = [], second: [Tensor] = []
-        if optimizerSteps > 0 {
-            for name in trainer.parameterNames {
-                first.append(try file.tensor("adamw.m." + name))
-                second.append(try file.tensor("adamw.v." + name))
-            }
-        }
-        try trainer.optimizer.restore(stepCount: optimizerSteps, firstMoments: first, secondMoments: second)
-        trainer.resume(atStep: step)
-    }
-
-    private static func checked(_ file: SafetensorsFile, _ name: String, _ shape: [Int], _ url: URL) throws -> Tensor {
-        let t = try file.tensor(name)
-        guard t.shape == shape else { throw AdapterError("\(url.path): \(name) is \(t.shape), this run's is \(shape)") }
-        return t
     }
 }

@@ -103,4 +103,10 @@ public struct CastStep: Codable, Sendable {
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 }
 
-
+extension CastStep {
+    /// A CAST step's metrics from the shared trainer's.
+    init(_ m: StepMetrics) {
+        self.init(step: m.step, loss: m.loss, kl: m.parts["kl"] ?? 0, mse: m.parts["mse"] ?? 0, gradNorm: m.gradNorm,
+                  learningRate: m.learningRate, tokens: m.tokens, positions: m.counted, seconds: m.seconds)
+    }
+}

@@ -47,7 +47,7 @@ struct Transfer: ParsableCommand {
         abstract: "Carry a LoRA from its source model to a target model by CAST, trained on general text (the wiki corpus).",
         discussion: """
             OUT gets cast_adapter.safetensors (the CAST layers, head and frozen source factors) and \
-            checkpoint.safetensors (the same plus optimizer state and step), rewritten atomically every \
+            checkpoint.safetensors (the P's, H, optimizer state and step), rewritten atomically every \
             --checkpoint-every steps and at the end. Ctrl-C stops after the current step and saves it; --resume \
             continues exactly where the run stopped (same flags; --steps may grow). `cast export` turns the \
             result into a PEFT LoRA for the target.
@@ -103,7 +103,7 @@ enum CastSetup {
         let cast = try CastAdapter(lora: lora, source: source, target: target, layerMap: options.layerMap, seed: options.initSeed)
         let trainer = try CastTrainer(teacher: source, lora: lora, student: target, cast: cast, corpus: corpus, options: options)
         if let checkpoint {
-            try CastAdapterFile.restore(trainer, from: checkpoint)
+            try trainer.restoreCheckpoint(from: checkpoint)
             if log { writeStandardError("resuming at step \(trainer.completedSteps) of \(options.training.steps)\n") }
         } else if options.initialization == .leastSquares {
             let start = Date()
@@ -125,7 +125,7 @@ enum CastSetup {
     static func train(_ trainer: CastTrainer, checkpoint: URL, adapterFile: URL, every: Int, json: Bool) throws -> Bool {
         let steps = trainer.options.training.steps
         func save() throws {
-            try CastAdapterFile.saveCheckpoint(trainer, to: checkpoint)
+            try trainer.saveCheckpoint(to: checkpoint)
             try CastAdapterFile.save(trainer.cast, to: adapterFile)
         }
         let bar = ProgressBar(label: "cast", unit: "steps", enabled: !json)
