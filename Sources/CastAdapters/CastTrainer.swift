@@ -6,15 +6,18 @@ import Foundation
 /// target + CAST layers, on corpus windows, with the loss in `options` and AdamW over the
 /// P's and H. A run resumed from a checkpoint continues exactly as if it had never stopped.
 public final class CastTrainer {
-    public let teacher: Transformer
-    public let lora: LoRAAdapter
-    public let student: Transformer
-    public let cast: CastAdapter
-    public let corpus: PairedCorpus
-    public let options: CastOptions
-    /// Nil when both models share one vocabulary.
-    public let shared: SharedVocabulary?
+    /// The loss and everything it reads (the models, adapters, corpus and options below).
+    let objective: DistillationObjective
     public let trainer: Trainer
+
+    public var teacher: Transformer { objective.teacher }
+    public var lora: LoRAAdapter { objective.lora }
+    public var student: Transformer { objective.student }
+    public var cast: CastAdapter { objective.cast }
+    public var corpus: PairedCorpus { objective.corpus }
+    public var options: CastOptions { objective.options }
+    /// Nil when both models share one vocabulary.
+    public var shared: SharedVocabulary? { objective.shared }
 
     public init(teacher: Transformer, lora: LoRAAdapter, student: Transformer, cast: CastAdapter,
                 corpus: PairedCorpus, options: CastOptions) throws {
@@ -25,17 +28,9 @@ public final class CastTrainer {
             throw AdapterError("corpus \(corpus.name): \(corpus.windowCount(.train)) training windows of \(corpus.length) tokens, "
                                + "fewer than one batch of \(options.training.batchSize)")
         }
-        self.teacher = teacher
-        self.lora = lora
-        self.student = student
-        self.cast = cast
-        self.corpus = corpus
-        self.options = options
-        let shared = try Self.sharedVocabulary(teacher, student, corpus)
-        self.shared = shared
-        trainer = try Trainer(tensors: cast, objective: DistillationObjective(teacher: teacher, lora: lora, student: student, cast: cast,
-                                                                             corpus: corpus, options: options, shared: shared),
-                              options: options.training)
+        objective = DistillationObjective(teacher: teacher, lora: lora, student: student, cast: cast, corpus: corpus,
+                                          options: options, shared: try Self.sharedVocabulary(teacher, student, corpus))
+        trainer = try Trainer(tensors: cast, objective: objective, options: options.training)
         cast.setTrainable(true)
         lora.setTrainable(false)
     }

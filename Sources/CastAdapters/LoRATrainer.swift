@@ -6,13 +6,16 @@ import Foundation
 /// (packed ones stay packed), gradients only for the LoRA factors, backward no lower than
 /// the lowest adapted layer, logits only at the rows the loss reads.
 public final class LoRATrainer {
-    public let model: Transformer
-    public let lora: LoRAAdapter
-    public let options: TrainingOptions
-    public let data: TrainingExamples
+    /// The loss and everything it reads (the model, adapter, examples and options below).
+    let objective: AnswerTokenLoss
     /// What the run reads ("task arith"), for its checkpoints.
     public let dataName: String
     public let trainer: Trainer
+
+    public var model: Transformer { objective.model }
+    public var lora: LoRAAdapter { objective.lora }
+    public var options: TrainingOptions { objective.options }
+    public var data: TrainingExamples { objective.data }
 
     /// Trains on a task's train split.
     public convenience init(model: Transformer, lora: LoRAAdapter, task: TaskSuite, options: TrainingOptions) throws {
@@ -25,13 +28,9 @@ public final class LoRATrainer {
     public init(model: Transformer, lora: LoRAAdapter, data: TrainingExamples, dataName: String = "examples",
                 options: TrainingOptions) throws {
         try lora.adapters.validate(for: model)
-        self.model = model
-        self.lora = lora
-        self.options = options
-        self.data = data
+        objective = AnswerTokenLoss(model: model, lora: lora, data: data, options: options)
         self.dataName = dataName
-        trainer = try Trainer(tensors: lora, objective: AnswerTokenLoss(model: model, lora: lora, data: data, options: options),
-                              options: options)
+        trainer = try Trainer(tensors: lora, objective: objective, options: options)
         lora.setTrainable(true)
     }
 

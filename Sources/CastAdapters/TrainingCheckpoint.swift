@@ -86,8 +86,8 @@ public enum TrainingCheckpoint {
         var expected = trainer.options, made = state.options
         expected.steps = 0; made.steps = 0
         guard expected == made else {
-            throw AdapterError("\(here) was made with other training options (\(try TrainingRecord.canonicalJSON(made)), "
-                               + "not \(try TrainingRecord.canonicalJSON(expected))); resuming would not continue that run")
+            throw AdapterError("\(here) was made with other training options (\(try differences(made, expected))); "
+                               + "resuming would not continue that run")
         }
         var (values, gradients) = trainer.tensors.takeParameters()
         defer { trainer.tensors.returnParameters(values: values, gradients: gradients) }
@@ -107,5 +107,17 @@ public enum TrainingCheckpoint {
         try trainer.optimizer.restore(stepCount: state.optimizerSteps, firstMoments: first, secondMoments: second)
         values = restored
         trainer.resume(atStep: state.step)
+    }
+
+    /// "learningRate 0.001, not 0.002; …": the fields where two options differ.
+    static func differences(_ saved: TrainingOptions, _ here: TrainingOptions) throws -> String {
+        func fields(_ o: TrainingOptions) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: Data(try TrainingRecord.canonicalJSON(o).utf8)) as? [String: Any] ?? [:]
+        }
+        let a = try fields(saved), b = try fields(here)
+        return a.keys.sorted().compactMap { key in
+            let x = "\(a[key]!)", y = b[key].map { "\($0)" } ?? "none"
+            return x == y ? nil : "\(key) \(x), not \(y)"
+        }.joined(separator: "; ")
     }
 }

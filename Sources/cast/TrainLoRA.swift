@@ -54,35 +54,10 @@ struct TrainLoRA: ParsableCommand {
             try trainer.saveCheckpoint(to: checkpoint)
             try PEFTAdapterFolder.save(adapter, for: transformer.config, to: folder)
         }
-        let bar = ProgressBar(label: "train", unit: "steps", enabled: !json)
-        let first = trainer.completedSteps
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var last: TrainingStep?
-        let finished: Bool
-        do {
-            finished = try trainer.run(shouldStop: { Interrupt.requested }) { metrics in
-                last = metrics
-                if json {
-                    writeStandardOutput(String(decoding: try encoder.encode(metrics), as: UTF8.self) + "\n")
-                } else {
-                    bar.update(done: metrics.step, total: steps, since: first,
-                               extra: String(format: "loss %.4f, %.0f tok/s", metrics.loss, metrics.tokensPerSecond))
-                }
-                if checkpointEvery > 0, metrics.step % checkpointEvery == 0 { try save() }
-            }
-        } catch let error as TrainingError {
-            // A non-finite step: the adapter still holds the last good step; keep it on disk.
-            bar.finish()
-            try save()
-            throw error
-        }
-        bar.finish()
-        try save()
+        let (finished, summary) = try TrainingLoop.drive(
+            label: "train", total: steps, first: trainer.completedSteps, json: json, saveEvery: checkpointEvery,
+            save: save) { shouldStop, onStep in try trainer.run(shouldStop: shouldStop, onStep: onStep) }
         if let gguf { try GGUFLoRAFile.save(adapter, for: transformer.config, to: URL(fileURLWithPath: gguf)) }
-        let summary = last.map { String(format: "last loss %.4f", $0.loss) } ?? "no step run"
         writeStandardError("\(finished ? "finished" : "stopped") at step \(trainer.completedSteps) of \(steps) (\(summary)); wrote \(out)\n")
     }
 }

@@ -128,33 +128,9 @@ enum CastSetup {
             try trainer.saveCheckpoint(to: checkpoint)
             try CastAdapterFile.save(trainer.cast, to: adapterFile)
         }
-        let bar = ProgressBar(label: "cast", unit: "steps", enabled: !json)
-        let first = trainer.completedSteps
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var last: CastStep?
-        let finished: Bool
-        do {
-            finished = try trainer.run(shouldStop: { Interrupt.requested }) { m in
-                last = m
-                if json {
-                    writeStandardOutput(String(decoding: try encoder.encode(m), as: UTF8.self) + "\n")
-                } else {
-                    bar.update(done: m.step, total: steps, since: first,
-                               extra: String(format: "loss %.4f, KL %.4f, MSE %.4f, %.0f tok/s", m.loss, m.kl, m.mse, m.tokensPerSecond))
-                }
-                if every > 0, m.step % every == 0 { try save() }
-            }
-        } catch let error as TrainingError {
-            bar.finish()
-            try save()
-            throw error
-        }
-        bar.finish()
-        try save()
-        let summary = last.map { String(format: "last loss %.4f (KL %.4f, MSE %.4f)", $0.loss, $0.kl, $0.mse) } ?? "no step run"
+        let (finished, summary) = try TrainingLoop.drive(
+            label: "cast", total: steps, first: trainer.completedSteps, json: json, saveEvery: every,
+            save: save) { shouldStop, onStep in try trainer.run(shouldStop: shouldStop, onStep: onStep) }
         writeStandardError("\(finished ? "finished" : "stopped") at step \(trainer.completedSteps) of \(steps) (\(summary)); "
                            + "wrote \(adapterFile.deletingLastPathComponent().path)\n")
         return finished

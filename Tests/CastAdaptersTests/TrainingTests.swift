@@ -106,7 +106,7 @@ struct TrainingTests {
         func refusal(_ other: LoRATrainer) -> String {
             do { try other.restoreCheckpoint(from: url); return "restored" } catch { return "\(error)" }
         }
-        #expect(refusal(try Self.trainer(steps: 2, seed: 4)).contains("other training options"))
+        #expect(refusal(try Self.trainer(steps: 2, seed: 4)).contains("other training options (seed 3, not 4)"))
         #expect(refusal(try Self.trainer(steps: 2, task: "dates")).hasSuffix("checkpoint was trained on task arith, not task dates"))
         #expect(refusal(try Self.trainer(steps: 2, layers: [27, 28])).contains("other settings"))
         let longer = try Self.trainer(steps: 5)
