@@ -18,6 +18,8 @@ public final class CastAdapter {
 
     public let sourceName: String
     public let targetName: String
+    /// The source's config (to read its LoRA back) and the target's.
+    public let sourceConfig: ModelConfig
     public let targetConfig: ModelConfig
     public let layerMap: LayerMapping
     /// In target slot order.
@@ -26,11 +28,12 @@ public final class CastAdapter {
     public var dHead: Tensor?
     public let adapters: AdapterSet
 
-    init(sourceName: String, targetName: String, targetConfig: ModelConfig, layerMap: LayerMapping,
-         layers: [Layer], head: Tensor) throws {
+    init(sourceName: String, targetName: String, sourceConfig: ModelConfig, targetConfig: ModelConfig,
+         layerMap: LayerMapping, layers: [Layer], head: Tensor) throws {
         guard !layers.isEmpty else { throw AdapterError("CAST adapter \(sourceName) → \(targetName): no layer to adapt") }
         self.sourceName = sourceName
         self.targetName = targetName
+        self.sourceConfig = sourceConfig
         self.targetConfig = targetConfig
         self.layerMap = layerMap
         self.layers = layers.sorted { $0.slot < $1.slot }
@@ -73,13 +76,8 @@ public final class CastAdapter {
             throw AdapterError("layer map \(layerMap) pairs no target layer with the LoRA's source layers \(sourceLayers)")
         }
         let head = Tensor.randomNormal([s.hiddenSize, t.hiddenSize], std: 1 / Float(t.hiddenSize).squareRoot(), using: &rng)
-        try self.init(sourceName: source.name, targetName: target.name, targetConfig: t, layerMap: layerMap,
+        try self.init(sourceName: source.name, targetName: target.name, sourceConfig: s, targetConfig: t, layerMap: layerMap,
                       layers: layers, head: head)
-    }
-
-    /// The source modules the layers use, by path (frozen, shared).
-    public var sourceFactors: [String: LoRAFactors] {
-        Dictionary(layers.map { ($0.sourcePath, $0.cast.source) }, uniquingKeysWith: { a, _ in a })
     }
 
     public var parameterCount: Int { layers.reduce(head.count) { $0 + $1.cast.pIn.count + $1.cast.pOut.count } }

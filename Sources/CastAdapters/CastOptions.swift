@@ -19,7 +19,7 @@ public struct CastOptions: Codable, Equatable, Sendable {
     /// Teacher tokens per corpus window.
     public var windowLength = 128
     public var alpha: Float = 1
-    public var beta: Float = 0.1
+    public var beta: Float = 1
     public var temperature: Float = 2
     public var objective: CastObjective = .paper
     public var initialization: CastInitialization = .standard
@@ -101,6 +101,38 @@ public struct CastStep: Codable, Sendable {
     public let positions: Int
     public let seconds: Double
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+}
+
+extension CastStep {
+    enum CodingKeys: String, CodingKey {
+        case step, loss, kl, mse, gradNorm = "grad_norm", learningRate = "learning_rate", tokens, positions, seconds
+        case tokensPerSecond = "tokens_per_s"
+    }
+
+    /// `{"step", "loss", "kl", "mse", "grad_norm", "tokens_per_s", "learning_rate", "tokens",
+    /// "positions", "seconds"}`: what `cast transfer --json` prints per step.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(loss, forKey: .loss)
+        try c.encode(kl, forKey: .kl)
+        try c.encode(mse, forKey: .mse)
+        try c.encode(gradNorm, forKey: .gradNorm)
+        try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(tokens, forKey: .tokens)
+        try c.encode(positions, forKey: .positions)
+        try c.encode(seconds, forKey: .seconds)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(step: try c.decode(Int.self, forKey: .step), loss: try c.decode(Double.self, forKey: .loss),
+                  kl: try c.decode(Double.self, forKey: .kl), mse: try c.decode(Double.self, forKey: .mse),
+                  gradNorm: try c.decode(Double.self, forKey: .gradNorm), learningRate: try c.decode(Double.self, forKey: .learningRate),
+                  tokens: try c.decode(Int.self, forKey: .tokens), positions: try c.decode(Int.self, forKey: .positions),
+                  seconds: try c.decode(Double.self, forKey: .seconds))
+    }
 }
 
 extension CastStep {

@@ -208,28 +208,13 @@ public struct Fetcher: Sendable {
 
     /// Streams `url` through SHA-256 (for `--verify` and for cached files without a stamp).
     func sha256(of url: URL, label: String, totalBytes: Int64, progress: FetchProgressHandler?) throws -> String {
-        guard let input = try? FileHandle(forReadingFrom: url) else {
-            throw FetchError.io(path: url.path, operation: "open", detail: "cannot read file")
-        }
-        defer { try? input.close() }
-        var hasher = SHA256()
-        var hashed: Int64 = 0
         var lastReported: Int64 = -1
-        while true {
-            let chunk: Data
-            do { chunk = try input.read(upToCount: 4 << 20) ?? Data() } catch {
-                throw FetchError.io(path: url.path, operation: "read", detail: error.localizedDescription)
-            }
-            if chunk.isEmpty { break }
-            hasher.update(data: chunk)
-            hashed += Int64(chunk.count)
-            if hashed - lastReported >= 32 << 20 {
-                lastReported = hashed
-                progress?(FetchProgress(label: label, phase: .verify, requirement: "", index: 0, count: 0,
-                                        bytes: hashed, totalBytes: totalBytes))
-            }
+        return try FileDigest.sha256(of: url) { hashed in
+            guard hashed - lastReported >= 32 << 20 else { return }
+            lastReported = hashed
+            progress?(FetchProgress(label: label, phase: .verify, requirement: "", index: 0, count: 0,
+                                    bytes: hashed, totalBytes: totalBytes))
         }
-        return hexString(hasher.finalize())
     }
 
     private func createDirectory(_ url: URL) throws {

@@ -37,7 +37,7 @@ struct HFWeightLoader {
                 fields = text
             }
         } catch let error as DecodingError {
-            throw ModelError.invalidConfig(source, Self.describe(error))
+            throw ModelError.invalidConfig(source, error.fieldDescription)
         }
         if let scaling = fields["rope_scaling"], !(scaling is NSNull) {
             throw ModelError.invalidConfig(source, "rope_scaling \(scaling) is not supported (only plain RoPE)")
@@ -57,16 +57,6 @@ struct HFWeightLoader {
         }
         try config.validate(source: source)
         return config
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' should be \(type)"
-        case .keyNotFound(let key, _): "missing '\(key.stringValue)'"
-        case .dataCorrupted(let context): "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
-        @unknown default: "\(error)"
-        }
     }
 
     /// Loads every weight the config calls for, checking each HF tensor's shape.

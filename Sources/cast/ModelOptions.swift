@@ -61,14 +61,14 @@ struct ModelOptions: ParsableArguments {
 
 /// `--adapter PATH`, for the commands that run a model with an adapter.
 struct AdapterOption: ParsableArguments {
-    @Option(help: "An adapter to apply: a LoRA (a PEFT folder with adapter_config.json + adapter_model.safetensors, or a GGUF-LoRA file) or a CAST adapter (the folder `cast transfer` wrote, or its cast_adapter.safetensors).")
+    @Option(help: "An adapter to apply: a LoRA (a PEFT folder with adapter_config.json + adapter_model.safetensors, or a GGUF-LoRA file) or a CAST adapter folder (what `cast transfer` writes).")
     var adapter: String?
 
     /// The adapters `--adapter` names for `transformer` (none without the option).
     func adapters(for transformer: Transformer) throws -> AdapterSet {
         guard let adapter else { return .none }
-        if let cast = CastAdapterFile.locate(adapter) {
-            return try CastAdapterFile.load(cast, target: transformer).adapters
+        if let cast = CastAdapterFolder.locate(adapter) {
+            return try CastAdapterFolder.load(cast, target: transformer).adapters
         }
         return try LoRAAdapter.load(adapter, for: transformer.config).adapters
     }

@@ -12,7 +12,7 @@ struct CastFlags: ParsableArguments {
     @Option(help: "Corpus windows per step.") var batchSize = 4
     @Option(help: "Teacher tokens per window.") var window = 128
     @Option(help: "Weight of the KL term (α).") var alpha: Float = 1
-    @Option(help: "Weight of the hidden-state MSE term (β).") var beta: Float = 0.1
+    @Option(help: "Weight of the hidden-state MSE term (β).") var beta: Float = 1
     @Option(help: "Distillation temperature T.") var temperature: Float = 2
     @Option(help: "Layer map: depth (relative depth), index, or target:source pairs like 0:0,1:2.") var layerMap = "depth"
     @Option(help: "Seed of the initial P's and H and of the window order.") var seed: UInt64 = 0
@@ -46,11 +46,13 @@ struct Transfer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Carry a LoRA from its source model to a target model by CAST, trained on general text (the wiki corpus).",
         discussion: """
-            OUT gets cast_adapter.safetensors (the CAST layers, head and frozen source factors) and \
-            checkpoint.safetensors (the P's, H, optimizer state and step), rewritten atomically every \
-            --checkpoint-every steps and at the end. Ctrl-C stops after the current step and saves it; --resume \
-            continues exactly where the run stopped (same flags; --steps may grow). `cast export` turns the \
-            result into a PEFT LoRA for the target.
+            OUT becomes a CAST adapter folder: cast_config.json (models, the source adapter's path and \
+            SHA-256s, layer map, options, step, held-out KL) and cast_adapter.safetensors (the P's and H), \
+            plus checkpoint.safetensors (P's, H, optimizer state), all rewritten atomically every \
+            --checkpoint-every steps and at the end. The folder reads the source adapter's A and B from \
+            where it was, so keep it there. Ctrl-C stops after the current step and saves it; --resume \
+            continues exactly where the run stopped (same flags; --steps may grow). --steps 0 writes the \
+            initial adapter. `cast export` turns the result into a PEFT LoRA for the target.
             """)
 
     @Option(help: "The model the LoRA was trained on.") var source: String
@@ -59,32 +61,67 @@ struct Transfer: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @OptionGroup var flags: CastFlags
     @Option(help: "Write the checkpoint every N steps (0: only at the end).") var checkpointEvery = 25
-    @Option(help: "Held-out windows to measure KL to the teacher on at the end (0: skip).") var heldOut = 16
+    @Option(help: "Held-out windows to measure KL to the teacher on at the start and end (0: skip).") var heldOut = 16
+    @Option(help: "Also write the first step's batch (both models' token ids, aligned positions, shared vocabulary) as JSON, to check the step in another framework.")
+    var saveBatch: String?
     @Flag(help: "Continue from OUT/checkpoint.safetensors.") var resume = false
-    @Flag(help: "Print each step's metrics as a JSON line on stdout (no progress bar).") var json = false
+    @Flag(help: "Print each step's metrics as a JSON line on stdout (no progress bar), and a last line with the held-out KL before and after.")
+    var json = false
 
     func run() throws {
+        let started = Date()
         let options = try flags.options()
         let sourceModel = try loadModel(source), targetModel = try loadModel(target)
+        let identity = try SourceAdapterIdentity(of: adapter)
         let lora = try LoRAAdapter.load(adapter, for: sourceModel.config)
         let corpus = try CastSetup.corpus(sourceModel, targetModel, options)
         let folder = URL(fileURLWithPath: out)
         let checkpoint = folder.appendingPathComponent("checkpoint.safetensors")
+        var heldOutKL = heldOut > 0 ? CastAdapterFolder.HeldOutRecord(windows: heldOut) : nil
+        if resume, let previous = try? CastAdapterFolder.config(folder) {
+            guard previous.sourceAdapter.sha256 == identity.sha256 else {
+                throw ValidationError("\(out) was trained over the source adapter \(previous.sourceAdapter.path) with other contents "
+                                      + "than \(identity.path) has now; start a new --out")
+            }
+            if previous.heldOutKL?.windows == heldOut { heldOutKL?.start = previous.heldOutKL?.start }
+        }
         let trainer = try CastSetup.trainer(lora: lora, source: sourceModel, target: targetModel, corpus: corpus,
                                             options: options, restoring: resume ? checkpoint : nil, log: !json)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let finished = try CastSetup.train(trainer, checkpoint: checkpoint, adapterFile: folder.appendingPathComponent(CastAdapterFile.fileName),
-                                           every: checkpointEvery, json: json)
-        if finished && heldOut > 0 {
-            let floor = try HeldOutKL.measure(teacher: sourceModel, teacherAdapters: lora.adapters, student: targetModel,
-                                              studentAdapters: .none, corpus: corpus, windows: heldOut)
-            let cast = try HeldOutKL.measure(teacher: sourceModel, teacherAdapters: lora.adapters, student: targetModel,
-                                             studentAdapters: trainer.cast.adapters, corpus: corpus, windows: heldOut)
-            if let floor, let cast {
-                writeStandardError(String(format: "held-out KL to the teacher (%d windows): bare target %.4f, CAST %.4f\n",
-                                          heldOut, floor, cast))
+        if let saveBatch { try CastSetup.saveBatch(trainer, to: URL(fileURLWithPath: saveBatch)) }
+        func measure() throws -> Double? {
+            try HeldOutKL.measure(teacher: sourceModel, teacherAdapters: lora.adapters, student: targetModel,
+                                  studentAdapters: trainer.cast.adapters, corpus: corpus, windows: heldOut,
+                                  shouldStop: { Interrupt.requested })
+        }
+        if heldOutKL != nil, heldOutKL?.start == nil {
+            heldOutKL?.start = try measure()
+            if !json, let kl = heldOutKL?.start {
+                writeStandardError(String(format: "held-out KL to the teacher at the start (%d windows): %.4f\n", heldOut, kl))
             }
         }
+        func save() throws {
+            try trainer.saveCheckpoint(to: checkpoint)
+            try CastAdapterFolder.save(trainer.cast, sourceAdapter: identity, training: CastAdapterFolder.Training(
+                options: options, step: trainer.completedSteps, heldOutKL: heldOutKL), to: folder)
+        }
+        let firstStep = trainer.completedSteps
+        let finished = try CastSetup.train(trainer, every: checkpointEvery, json: json, save: save)
+        if finished, heldOutKL != nil {
+            let unchanged = trainer.completedSteps == firstStep && heldOutKL?.end == nil
+            let end = unchanged ? heldOutKL?.start : try measure()
+            heldOutKL?.end = end
+            try save()
+        }
+        let seconds = Date().timeIntervalSince(started)
+        if json {
+            let last: [String: Double?] = ["held_out_kl_before": heldOutKL?.start, "held_out_kl_after": heldOutKL?.end, "seconds": seconds]
+            writeStandardOutput(try CastSetup.jsonLine(last))
+        } else if let start = heldOutKL?.start, let end = heldOutKL?.end {
+            writeStandardError(String(format: "held-out KL to the teacher (%d windows): %.4f at the start, %.4f at the end (%.1f s)\n",
+                                      heldOut, start, end, seconds))
+        }
+        writeStandardError("wrote \(folder.path)\n")
     }
 }
 
@@ -120,41 +157,64 @@ enum CastSetup {
         return trainer
     }
 
-    /// Trains to the end or to Ctrl-C; saves the checkpoint and the adapter every `every`
-    /// steps and at the end. Returns whether the run finished.
-    static func train(_ trainer: CastTrainer, checkpoint: URL, adapterFile: URL, every: Int, json: Bool) throws -> Bool {
+    /// Trains to the end or to Ctrl-C, calling `save` every `every` steps and at the end.
+    /// Returns whether the run finished.
+    static func train(_ trainer: CastTrainer, every: Int, json: Bool, save: @escaping () throws -> Void) throws -> Bool {
         let steps = trainer.options.training.steps
-        func save() throws {
-            try trainer.saveCheckpoint(to: checkpoint)
-            try CastAdapterFile.save(trainer.cast, to: adapterFile)
-        }
         let (finished, summary) = try TrainingLoop.drive(
             label: "cast", total: steps, first: trainer.completedSteps, json: json, saveEvery: every,
             save: save) { shouldStop, onStep in try trainer.run(shouldStop: shouldStop, onStep: onStep) }
-        writeStandardError("\(finished ? "finished" : "stopped") at step \(trainer.completedSteps) of \(steps) (\(summary)); "
-                           + "wrote \(adapterFile.deletingLastPathComponent().path)\n")
+        writeStandardError("\(finished ? "finished" : "stopped") at step \(trainer.completedSteps) of \(steps) (\(summary))\n")
         return finished
+    }
+
+    /// The first micro-batch as JSON: per window the teacher's and student's token ids and the
+    /// aligned (teacher, student) positions, and the shared vocabulary's (teacher id, student
+    /// id) pairs (null when the models share one vocabulary).
+    static func saveBatch(_ trainer: CastTrainer, to url: URL) throws {
+        struct Window: Encodable { let teacher: [Int32], student: [Int32], pairs: [[Int]] }
+        struct Batch: Encodable {
+            let windows: [Window], sharedVocabulary: [[Int32]]?
+            enum CodingKeys: String, CodingKey { case windows, sharedVocabulary = "shared_vocabulary" }
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(windows, forKey: .windows)
+                try c.encode(sharedVocabulary, forKey: .sharedVocabulary)  // null when one vocabulary
+            }
+        }
+        let o = trainer.options.training
+        let windows = trainer.corpus.batch(step: 0, size: o.batchSize, seed: o.seed).map {
+            Window(teacher: $0.teacher, student: $0.student, pairs: $0.pairs.map { [$0.0, $0.1] })
+        }
+        let shared = trainer.shared.map { s in zip(s.source, s.target).map { [$0, $1] } }
+        try JSONEncoder().encode(Batch(windows: windows, sharedVocabulary: shared)).write(to: url, options: .atomic)
+    }
+
+    static func jsonLine<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
     }
 }
 
-/// `cast export --adapter DIR --target T --out DIR`: a CAST adapter as a PEFT LoRA.
+/// `cast export --cast DIR --out DIR [--gguf FILE]`: a CAST adapter as an ordinary LoRA.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a CAST adapter as an ordinary LoRA for its target (closed form, rank r): a PEFT folder and/or GGUF-LoRA file.")
 
-    @Option(help: "A CAST adapter: the folder `cast transfer` wrote, or its cast_adapter.safetensors.") var adapter: String
-    @Option(help: "The target model it was trained for.") var target: String
+    @Option(help: "A CAST adapter folder (what `cast transfer` writes).") var cast: String
+    @Option(help: "The target model (default: the one the folder names).") var target: String?
+    @Option(help: "Where the source adapter is now, when it moved since training (checked by SHA-256).") var sourceAdapter: String?
     @Option(help: "PEFT output folder.") var out: String?
     @Option(help: "GGUF-LoRA output file.") var gguf: String?
 
     func run() throws {
         guard out != nil || gguf != nil else { throw ValidationError("give --out (a PEFT folder) and/or --gguf (a file)") }
-        let targetModel = try loadModel(target)
-        guard let url = CastAdapterFile.locate(adapter) else {
-            throw ValidationError("\(adapter): not a CAST adapter (a folder holding \(CastAdapterFile.fileName), or that file)")
+        guard let folder = CastAdapterFolder.locate(cast) else {
+            throw ValidationError("\(cast): not a CAST adapter folder (no \(CastAdapterFolder.configName))")
         }
-        let cast = try CastAdapterFile.load(url, target: targetModel)
-        let lora = try cast.exported()
+        let targetModel = try loadModel(target ?? CastAdapterFolder.config(folder).targetModel)
+        let lora = try CastAdapterFolder.load(folder, target: targetModel, sourceAdapter: sourceAdapter).exported()
         if let out {
             try PEFTAdapterFolder.save(lora, for: targetModel.config, to: URL(fileURLWithPath: out))
             writeStandardError("wrote PEFT LoRA \(out) (\(lora.modules.count) modules, rank \(lora.config.rank))\n")

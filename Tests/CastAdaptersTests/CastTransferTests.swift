@@ -47,27 +47,94 @@ struct CastTransferTests {
         try #expect(TestSupport.maxDifference(try Self.logits(target, fromGGUF.adapters, sequences), expected) <= 1e-3)
     }
 
-    /// Save and load keep every P, the head and the source factors, and the logits.
-    @Test func adapterFileRoundTrips() throws {
-        let (_, _, target, cast) = try Self.trainedLooking()
-        let url = try TestSupport.temporaryFolder().appendingPathComponent(CastAdapterFile.fileName)
-        try CastAdapterFile.save(cast, to: url)
-        let loaded = try CastAdapterFile.load(url, target: target)
+    /// A CAST folder over a source LoRA saved as a PEFT folder, in a fresh temporary folder.
+    static func savedFolder() throws -> (folder: URL, loraFolder: URL, target: Transformer, cast: CastAdapter) {
+        let (source, lora, target, cast) = try Self.trainedLooking()
+        let root = try TestSupport.temporaryFolder()
+        let loraFolder = root.appendingPathComponent("source-lora")
+        try PEFTAdapterFolder.save(lora, for: source.config, to: loraFolder)
+        let folder = root.appendingPathComponent("cast")
+        try CastAdapterFolder.save(cast, sourceAdapter: try SourceAdapterIdentity(of: loraFolder.path),
+                                   training: .init(options: CastOptions(), step: 7, heldOutKL: .init(windows: 4, start: 0.5, end: 0.25)),
+                                   to: folder)
+        return (folder, loraFolder, target, cast)
+    }
+
+    /// Save and load keep every P, the head, the source factors (read back from the source
+    /// adapter) and the logits; the config is plain JSON with the documented keys.
+    @Test func adapterFolderRoundTrips() throws {
+        let (folder, loraFolder, target, cast) = try Self.savedFolder()
+        let loaded = try CastAdapterFolder.load(folder, target: target)
+        let config = try CastAdapterFolder.config(folder)
+        #expect(config.heldOutKL == .init(windows: 4, start: 0.5, end: 0.25) && config.options == CastOptions() && config.step == 7)
         #expect(loaded.layers.map(\.slot) == cast.layers.map(\.slot))
         for (a, b) in zip(loaded.layers, cast.layers) {
             #expect(a.cast.pIn.scalars == b.cast.pIn.scalars && a.cast.pOut.scalars == b.cast.pOut.scalars)
-            #expect(a.cast.source.a.scalars == b.cast.source.a.scalars && a.cast.scale == b.cast.scale)
-            #expect(a.sourceSlot == b.sourceSlot)
+            try #expect(TestSupport.maxDifference(a.cast.source.a, b.cast.source.a) == 0 && a.cast.scale == b.cast.scale)
+            #expect(a.sourceSlot == b.sourceSlot && a.cast.sourceRows == b.cast.sourceRows)
         }
         #expect(loaded.head.scalars == cast.head.scalars)
         let sequences = TinyModels.sequences(batch: 1, tokens: 6)
         try #expect(TestSupport.maxDifference(try Self.logits(target, loaded.adapters, sequences),
-                                          try Self.logits(target, cast.adapters, sequences)) == 0)
+                                          try Self.logits(target, cast.adapters, sequences)) <= 1e-6)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(CastAdapterFolder.configName))) as! [String: Any]
+        #expect(json["format"] as? String == "cast-adapter" && json["version"] as? Int == 2 && json["step"] as? Int == 7)
+        #expect((json["source_adapter"] as? [String: Any])?["path"] as? String == loraFolder.standardizedFileURL.path)
+        #expect((json["held_out_kl"] as? [String: Any])?["end"] as? Double == 0.25)
+        let layer = (json["layers"] as? [[String: Any]])?.first
+        #expect(layer?["name"] as? String == cast.layers[0].slot.description && layer?["source_module"] != nil)
+        #expect(CastAdapterFolder.locate(folder.path)?.path == folder.path)
+        #expect(CastAdapterFolder.locate(folder.appendingPathComponent(CastAdapterFolder.configName).path)?.path == folder.path)
+        #expect(CastAdapterFolder.locate(loraFolder.path) == nil)
         // Another target is refused, naming both.
         let other = try TinyModels.model(.qwen2)
-        #expect { try CastAdapterFile.load(url, target: other) } throws: { error in
-            "\(error)".contains("tiny-qwen2") && "\(error)".contains(url.path)
+        #expect { try CastAdapterFolder.load(folder, target: other) } throws: { error in
+            "\(error)".contains("tiny-qwen2") && "\(error)".contains(folder.path)
         }
+    }
+
+    /// The source adapter moved: refused naming where it was; found again with
+    /// `sourceAdapter:`; changed: refused naming the file and both SHA-256s.
+    @Test func sourceAdapterMissingOrChangedIsRefused() throws {
+        let (folder, loraFolder, target, _) = try Self.savedFolder()
+        let moved = loraFolder.deletingLastPathComponent().appendingPathComponent("moved-lora")
+        try FileManager.default.moveItem(at: loraFolder, to: moved)
+        #expect { try CastAdapterFolder.load(folder, target: target) } throws: { error in
+            "\(error)".contains("source adapter \(loraFolder.standardizedFileURL.path) is missing") && "\(error)".contains("--source-adapter")
+        }
+        _ = try CastAdapterFolder.load(folder, target: target, sourceAdapter: moved.path)
+        let config = moved.appendingPathComponent(PEFTConfigFile.fileName)
+        var text = try String(contentsOf: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"r\"", with: "\"r\" ")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        #expect { try CastAdapterFolder.load(folder, target: target, sourceAdapter: moved.path) } throws: { error in
+            "\(error)".contains("has changed since training: adapter_config.json has sha256")
+        }
+    }
+
+    /// A config of another version, a malformed field, or tensors from another step than the
+    /// config: clear errors naming the file.
+    @Test func damagedFolderIsRefused() throws {
+        let (folder, _, target, cast) = try Self.savedFolder()
+        let configURL = folder.appendingPathComponent(CastAdapterFolder.configName)
+        let good = try Data(contentsOf: configURL)
+        func withConfig(_ edit: (inout [String: Any]) -> Void) throws {
+            var json = try JSONSerialization.jsonObject(with: good) as! [String: Any]
+            edit(&json)
+            try JSONSerialization.data(withJSONObject: json).write(to: configURL)
+        }
+        try withConfig { $0["version"] = 1 }
+        #expect { try CastAdapterFolder.load(folder, target: target) } throws: { "\($0)".contains("field 'version' is 1") }
+        try withConfig { $0["layers"] = "none" }
+        #expect { try CastAdapterFolder.load(folder, target: target) } throws: { "\($0)".contains(configURL.path) && "\($0)".contains("layers") }
+        try withConfig { $0["step"] = 8 }
+        #expect { try CastAdapterFolder.load(folder, target: target) } throws: { "\($0)".contains("holds step 7 but cast_config.json says step 8") }
+        try good.write(to: configURL)
+        let weights = folder.appendingPathComponent(CastAdapterFolder.weightsName)
+        let bytes = try Data(contentsOf: weights)
+        try bytes.prefix(bytes.count / 2).write(to: weights)
+        #expect { try CastAdapterFolder.load(folder, target: target) } throws: { "\($0)".contains(weights.path) }
+        _ = cast
     }
 
     static func trainer(steps: Int, objective: CastObjective = .paper, seed: UInt64 = 2) throws -> CastTrainer {
@@ -118,8 +185,8 @@ struct CastTransferTests {
         let other = try Self.trainer(steps: 2, objective: .excess)
         #expect(throws: AdapterError.self) { try other.restoreCheckpoint(from: url) }
         // An adapter file is not a checkpoint.
-        let adapterURL = url.deletingLastPathComponent().appendingPathComponent(CastAdapterFile.fileName)
-        try CastAdapterFile.save(a.cast, to: adapterURL)
+        let (folder, _, _, _) = try Self.savedFolder()
+        let adapterURL = folder.appendingPathComponent(CastAdapterFolder.weightsName)
         #expect { try a.restoreCheckpoint(from: adapterURL) } throws: { "\($0)".contains("not a cast training checkpoint") }
     }
 
