@@ -528,9 +528,13 @@ def compare(args, prep: dict, doc: dict) -> None:
         print(f"  compare: cast failed: {r.stderr.strip()}", file=sys.stderr)
         return
     steps = [s for s in (json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")) if "loss" in s]
-    print(f"  compare: cast step 1: {steps[0] if steps else r.stdout.strip()}", file=sys.stderr)
-    print(f"  compare: torch:       loss {doc['loss']} kl {doc['kl']} mse {doc['mse']} grad_norm {doc['grad_norm']}",
-          file=sys.stderr)
+    if not steps:
+        print(f"  compare: no step in cast's output: {r.stdout.strip()}", file=sys.stderr)
+        return
+    for key in ("loss", "kl", "mse", "grad_norm"):
+        c, t = steps[0][key], doc[key]
+        print(f"  compare: {key:9} cast {c:.9g}  torch {t:.9g}  relative difference {abs(c - t) / max(abs(t), 1e-30):.1e}",
+              file=sys.stderr)
 
 
 # --- Benchmark ---------------------------------------------------------------------------

@@ -77,6 +77,13 @@ public final class CastTrainer {
         try trainer.run(shouldStop: shouldStop) { try onStep(CastStep($0)) }
     }
 
+    /// The loss on `windows` with the adapter as it is, without gradients (nothing moves):
+    /// loss, its KL part (mean, without T²) and MSE part, and the aligned positions read.
+    public func loss(on windows: [PairedWindow]) throws -> (loss: Double, kl: Double, mse: Double, positions: Int) {
+        let r = try objective.evaluate(windows, scale: 1, step: completedSteps, gradients: false)
+        return (Double(r.loss), Double(r.kl), Double(r.mse), r.positions)
+    }
+
     public func saveCheckpoint(to url: URL) throws { try TrainingCheckpoint.save(trainer, record: try record, to: url) }
     public func restoreCheckpoint(from url: URL) throws { try TrainingCheckpoint.restore(trainer, record: try record, from: url) }
 
@@ -126,14 +133,14 @@ final class DistillationObjective: TrainingObjective {
 
     func microBatch(_ index: Int, scale: Float, step: Int) throws -> MicroBatch {
         let windows = corpus.batch(step: index, size: options.training.batchSize, seed: options.training.seed)
-        let r = try microBatch(windows, scale: scale, step: step)
+        let r = try evaluate(windows, scale: scale, step: step, gradients: true)
         return MicroBatch(loss: Double(r.loss), parts: ["kl": Double(r.kl), "mse": Double(r.mse)],
                           tokens: windows.reduce(0) { $0 + $1.student.count }, counted: r.positions)
     }
 
-    /// Forward both models over `windows`, the loss at aligned positions, and the student's
-    /// backward (gradients scaled by `scale`, accumulated into the P's and H).
-    private func microBatch(_ windows: [PairedWindow], scale: Float, step: Int)
+    /// Forward both models over `windows`, the loss at aligned positions, and with
+    /// `gradients` the student's backward (scaled by `scale`, accumulated into the P's and H).
+    func evaluate(_ windows: [PairedWindow], scale: Float, step: Int, gradients wanted: Bool)
         throws -> (loss: Float, kl: Float, mse: Float, positions: Int) {
         let rows = CastTrainer.alignedRows(windows)
         guard !rows.teacher.isEmpty else {
@@ -152,7 +159,7 @@ final class DistillationObjective: TrainingObjective {
             targetLogits = targetPass.logits
         }
         try student.forward(windows.map(\.student),
-                            options: ForwardOptions(adapters: cast.adapters, training: true, logitRows: rows.student),
+                            options: ForwardOptions(adapters: cast.adapters, training: wanted, logitRows: rows.student),
                             pass: &studentPass)
         var lossOptions = options.loss
         lossOptions.alpha *= scale
@@ -162,8 +169,9 @@ final class DistillationObjective: TrainingObjective {
             sourceLogits: sourceLogits, targetLogits: targetLogits, shared: shared,
             studentHidden: CastTrainer.rows(studentPass.hidden, rows.student),
             teacherHidden: CastTrainer.rows(teacherPass.hidden, rows.teacher), head: cast.head)
-        let result = try lossOptions.evaluate(inputs, gradients: true)
+        let result = try lossOptions.evaluate(inputs, gradients: wanted)
         guard result.loss.isFinite else { throw TrainingError.nonFinite(step: step, what: "loss \(result.loss / scale)") }
+        guard wanted else { return (result.loss / scale, result.kl, result.mse, rows.teacher.count) }
         let d = student.config.hiddenSize
         var dHidden = Tensor(zeros: [studentPass.batch * studentPass.tokens, d])
         let src = result.dStudentHidden!.data, dst = dHidden.mutableData

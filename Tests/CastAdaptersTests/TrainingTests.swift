@@ -57,30 +57,12 @@ struct TrainingTests {
     /// metrics line) saves its last completed step; `--resume` finishes the run, and the
     /// adapter file is byte-identical to an uninterrupted run's.
     @Test func interruptedCommandResumesBitIdentically() throws {
-        let cast = try TestSupport.castExecutable()
         let folder = try TestSupport.temporaryFolder()
         let flags = ["train-lora", "-m", "smollm2-135m", "--task", "arith", "--steps", "6", "--rank", "4",
                      "--modules", "q_proj,v_proj,down_proj", "--layers", "26,27,28,29", "--batch-size", "4",
                      "--accumulation", "2", "--warmup", "2", "--seed", "3", "--json"]
         func run(_ out: String, extra: [String] = [], interruptAfter: Int? = nil) throws -> (status: Int32, lines: [String]) {
-            let process = Process()
-            process.executableURL = cast
-            process.arguments = flags + ["--out", folder.appendingPathComponent(out).path] + extra
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var lines: [String] = [], buffer = Data()
-            while case let chunk = pipe.fileHandleForReading.availableData, !chunk.isEmpty {
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: 10) {
-                    lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
-                    buffer.removeSubrange(buffer.startIndex...newline)
-                    if lines.count == interruptAfter { kill(process.processIdentifier, SIGINT) }
-                }
-            }
-            process.waitUntilExit()
-            return (process.terminationStatus, lines)
+            try TestSupport.runCastLines(flags + ["--out", folder.appendingPathComponent(out).path] + extra, interruptAfter: interruptAfter)
         }
         let straight = try run("straight")
         #expect(straight.status == 0 && straight.lines.count == 6)

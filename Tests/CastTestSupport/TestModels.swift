@@ -106,6 +106,31 @@ extension TestSupport {
     }
 }
 
+extension TestSupport {
+    /// Runs cast with stderr discarded, collecting stdout's lines; with `interruptAfter`, sends
+    /// SIGINT (Ctrl-C) once that many lines have arrived.
+    public static func runCastLines(_ arguments: [String], interruptAfter: Int? = nil) throws -> (status: Int32, lines: [String]) {
+        let process = Process()
+        process.executableURL = try castExecutable()
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var lines: [String] = [], buffer = Data()
+        while case let chunk = pipe.fileHandleForReading.availableData, !chunk.isEmpty {
+            buffer.append(chunk)
+            while let newline = buffer.firstIndex(of: 10) {
+                lines.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                buffer.removeSubrange(buffer.startIndex...newline)
+                if lines.count == interruptAfter { kill(process.processIdentifier, SIGINT) }
+            }
+        }
+        process.waitUntilExit()
+        return (process.terminationStatus, lines)
+    }
+}
+
 /// A mutable value handed to one other thread and read after it finished.
 final class UncheckedBox<Value>: @unchecked Sendable {
     var value: Value
