@@ -117,4 +117,40 @@ struct CastRealPairTests {
         #expect(export.status == 0 && FileManager.default.fileExists(atPath: root.appendingPathComponent("peft/adapter_model.safetensors").path),
                 "\(export.stderr)")
     }
+
+    /// `cast cross-lora` onto the source itself returns the source adapter (q_proj is square,
+    /// so both SVD projections are the identity); onto qwen2.5-0.5b it writes a PEFT LoRA
+    /// and a GGUF-LoRA that load for the target, agree, and change its logits.
+    @Test func crossLoRACommand() throws {
+        let smol = try TestModels.model(Self.source)
+        let root = try TestSupport.temporaryFolder()
+        let lora = try LoRAAdapter(for: smol.config, config: LoRAConfig(rank: 4, alpha: 8, targetModules: ["q_proj"], layers: [10, 20]),
+                                   seed: 2, bStd: 0.02)
+        try PEFTAdapterFolder.save(lora, for: smol.config, to: root.appendingPathComponent("lora"))
+        let onto = try TestSupport.runCast(["cross-lora", "--source", Self.source, "--adapter", root.appendingPathComponent("lora").path,
+                                            "--target", Self.source, "--out", root.appendingPathComponent("self").path])
+        #expect(onto.status == 0, "\(onto.stderr)")
+        let same = try PEFTAdapterFolder.load(root.appendingPathComponent("self"), for: smol.config)
+        #expect(same.modules.map(\.path) == lora.modules.map(\.path))
+        for (a, b) in zip(same.modules, lora.modules) {
+            let da = TestSupport.maxDifference(a.factors.a, b.factors.a), db = TestSupport.maxDifference(a.factors.b, b.factors.b)
+            #expect(da < 1e-4 * (b.factors.a.scalars.map(abs).max() ?? 1) && db < 1e-4 * (b.factors.b.scalars.map(abs).max() ?? 1),
+                    "\(a.path): A off by \(da), B by \(db)")
+        }
+
+        let qwen = try TestModels.model("qwen2.5-0.5b")
+        let carried = try TestSupport.runCast(["cross-lora", "--source", Self.source, "--adapter", root.appendingPathComponent("lora").path,
+                                               "--target", "qwen2.5-0.5b", "--out", root.appendingPathComponent("qwen").path,
+                                               "--gguf", root.appendingPathComponent("qwen.gguf").path])
+        #expect(carried.status == 0, "\(carried.stderr)")
+        let peft = try PEFTAdapterFolder.load(root.appendingPathComponent("qwen"), for: qwen.config)
+        let gguf = try GGUFLoRAFile.load(root.appendingPathComponent("qwen.gguf"), for: qwen.config)
+        #expect(peft.config.rank == 4 && peft.modules.count == 2)
+        let ids: [[Int32]] = [qwen.tokenizer!.encode("The capital of France is Paris.", addSpecial: true, parseSpecial: false).map { Int32($0) }]
+        let withPEFT = try Self.logits(qwen, peft.adapters, ids)
+        try #expect(TestSupport.maxDifference(withPEFT, try Self.logits(qwen, gguf.adapters, ids)) <= 1e-3)
+        let change = TestSupport.maxDifference(withPEFT, try Self.logits(qwen, .none, ids))
+        print("Cross-LoRA smollm2-135m → qwen2.5-0.5b changes the logits by up to \(change)")
+        #expect(change > 1e-3, "Cross-LoRA must change the logits")
+    }
 }
