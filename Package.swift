@@ -28,7 +28,9 @@ let package = Package(
         .target(name: "CastModels", dependencies: [
             "CastTensor", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "CastAdapters", dependencies: ["CastTensor", "CastModels"]),
+        .target(name: "CastAdapters", dependencies: [
+            "CastTensor", "CastModels", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "cast", dependencies: [
             "CBLAS", "CastTensor", "CastModels", "CastAdapters",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

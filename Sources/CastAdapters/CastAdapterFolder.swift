@@ -9,7 +9,9 @@ import Foundation
 ///   adapter the CAST options, the step it holds and the held-out KL at the start and end;
 /// - `cast_adapter.safetensors`: `<slot>.p_in` `[d_in_s, d_in_t]`, `<slot>.p_out`
 ///   `[d_out_t, rows]` per layer (slot = `layers.<l>.<module>`) and `head` `[d_s, d_t]`.
-/// The source factors are not copied: loading reads them from the source adapter and refuses
+/// Tensors are in HF order, as PyTorch reads them: a P_out's rows follow the target's HF
+/// projection rows and its columns the source's (llama q/k rows are rotate-half there,
+/// adjacent pairs inside cast). The source factors are not copied: loading reads them from the source adapter and refuses
 /// one that is missing or changed. Both files are written atomically, tensors first.
 public enum CastAdapterFolder {
     public static let configName = "cast_config.json"
@@ -96,7 +98,7 @@ public enum CastAdapterFolder {
         var records: [LayerRecord] = []
         for layer in cast.layers {
             try writer.add("\(layer.slot).p_in", layer.cast.pIn)
-            try writer.add("\(layer.slot).p_out", layer.cast.pOut)
+            try writer.add("\(layer.slot).p_out", try hfOrder(layer.cast.pOut, layer, cast.sourceConfig, cast.targetConfig, toHF: true))
             records.append(LayerRecord(name: layer.slot.description, targetLayer: layer.slot.layer, module: layer.slot.module.rawValue,
                                        sourceLayer: layer.sourceSlot.layer, sourceModule: layer.sourcePath,
                                        sourceRows: [layer.cast.sourceRows.lowerBound, layer.cast.sourceRows.upperBound],
@@ -163,7 +165,7 @@ public enum CastAdapterFolder {
             }
             let slot = AdapterSlot(layer: r.targetLayer, module: module)
             let cast = try CastLayer(source: source.factors, sourceRows: r.sourceRows[0]..<r.sourceRows[1],
-                                     pIn: try file.tensor("\(slot).p_in"), pOut: try file.tensor("\(slot).p_out"), trainable: false)
+                                     pIn: try file.tensor("\(slot).p_in"), pOut: try hfOrder(file.tensor("\(slot).p_out"), slot: slot, sourceSlot: AdapterSlot(layer: r.sourceLayer, module: module), rows: r.sourceRows[0]..<r.sourceRows[1], config.sourceConfig, target.config, toHF: false), trainable: false)
             layers.append(CastAdapter.Layer(slot: slot, sourceSlot: AdapterSlot(layer: r.sourceLayer, module: module),
                                             sourcePath: r.sourceModule, cast: cast))
         }
@@ -178,5 +180,25 @@ public enum CastAdapterFolder {
                                + "\(target.config.hiddenSize)] (source and \(target.name) hidden sizes)")
         }
         return adapter
+    }
+
+    /// P_out `[d_out_t, rows_s]` between cast's row order and HF's: rows as the target
+    /// projection's output rows, columns as the source projection's (whole projections only:
+    /// a slice of a fused GPT-2 c_attn needs no reordering).
+    static func hfOrder(_ p: Tensor, _ layer: CastAdapter.Layer, _ source: ModelConfig, _ target: ModelConfig,
+                        toHF: Bool) throws -> Tensor {
+        try hfOrder(p, slot: layer.slot, sourceSlot: layer.sourceSlot, rows: layer.cast.sourceRows, source, target, toHF: toHF)
+    }
+
+    static func hfOrder(_ p: Tensor, slot: AdapterSlot, sourceSlot: AdapterSlot, rows: Range<Int>,
+                        _ source: ModelConfig, _ target: ModelConfig, toHF: Bool) throws -> Tensor {
+        func reorder(_ t: Tensor, _ module: LinearModule, _ config: ModelConfig) throws -> Tensor {
+            guard t.rank == 2, t.shape[0] == module.shape(in: config).output else { return t }
+            return toHF ? try HFLayout.outputRowsToHF(t, module: module, config: config)
+                : try HFLayout.outputRowsFromHF(t, module: module, config: config)
+        }
+        guard p.rank == 2, rows.count == p.shape[1] else { return p }
+        let byRows = try reorder(p, slot.module, target)
+        return try reorder(try byRows.transposed(), sourceSlot.module, source).transposed()
     }
 }

@@ -10,11 +10,12 @@ struct Bench: ParsableCommand {
             inference vs llama.cpp on the same GGUF files, 2 threads; needs the reference venv \
             from scripts/reference-venv.sh, found through CAST_REF_VENV or .venv-ref); lora (one \
             LoRA training step on qwen2.5-0.5b vs PyTorch + PEFT on CPU; needs the venv from \
-            scripts/peft-venv.sh, found through CAST_PEFT_VENV or .venv-peft).
+            scripts/peft-venv.sh, found through CAST_PEFT_VENV or .venv-peft); cast (one CAST training \
+            step smollm2-135m → qwen2.5-0.5b, 4 × 256 tokens, vs the same step in PyTorch on CPU; same venv).
             """)
 
-    @Argument(help: "Which benchmark: engine, models or lora.") var name: String
-    @Flag(help: "lora: measure ours only (no PyTorch run).") var noPeer = false
+    @Argument(help: "Which benchmark: engine, models, lora or cast.") var name: String
+    @Flag(help: "lora, cast: measure ours only (no PyTorch run).") var noPeer = false
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(name: .customLong("model"),
             help: "models: a model to run (repeatable; default smollm2-135m, gemma3-270m, qwen2.5-0.5b).")
@@ -35,7 +36,8 @@ struct Bench: ParsableCommand {
         case "engine": report = try EngineBenchmark.run()
         case "models": report = try ModelBenchmark.run(models: models)
         case "lora": report = try LoRABenchmark.run(peer: !noPeer)
-        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora")
+        case "cast": report = try CastBenchmark.run(peer: !noPeer)
+        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora, cast")
         }
         print(json ? try report.json() : report.table())
     }

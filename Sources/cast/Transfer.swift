@@ -187,7 +187,9 @@ enum CastSetup {
             Window(teacher: $0.teacher, student: $0.student, pairs: $0.pairs.map { [$0.0, $0.1] })
         }
         let shared = trainer.shared.map { s in zip(s.source, s.target).map { [$0, $1] } }
-        try JSONEncoder().encode(Batch(windows: windows, sharedVocabulary: shared)).write(to: url, options: .atomic)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]  // the same batch, the same bytes
+        try encoder.encode(Batch(windows: windows, sharedVocabulary: shared)).write(to: url, options: .atomic)
     }
 
     static func jsonLine<T: Encodable>(_ value: T) throws -> String {

@@ -83,6 +83,21 @@ struct CastTransferTests {
         #expect((json["held_out_kl"] as? [String: Any])?["end"] as? Double == 0.25)
         let layer = (json["layers"] as? [[String: Any]])?.first
         #expect(layer?["name"] as? String == cast.layers[0].slot.description && layer?["source_module"] != nil)
+        // The files are in HF order: P_out (cast folder) · B (source PEFT folder) is the
+        // exported PEFT folder's B, tensor for tensor as PyTorch would multiply them.
+        let exported = try TestSupport.temporaryFolder().appendingPathComponent("export")
+        try PEFTAdapterFolder.save(try cast.exported(), for: target.config, to: exported)
+        let castFile = try SafetensorsFile(url: folder.appendingPathComponent(CastAdapterFolder.weightsName))
+        let sourceFile = try SafetensorsFile(url: loraFolder.appendingPathComponent(PEFTAdapterFolder.weightsName))
+        let exportFile = try SafetensorsFile(url: exported.appendingPathComponent(PEFTAdapterFolder.weightsName))
+        for layer in cast.layers {
+            let pOut = try castFile.tensor("\(layer.slot).p_out")
+            let b = try sourceFile.tensor("base_model.model.\(layer.sourcePath).lora_B.weight")
+            let path = HFLayout.modulePath(layer.slot, architecture: target.config.architecture)!
+            let product = try Tensor.matmul(pOut, b)
+            try #expect(TestSupport.maxDifference(product, try exportFile.tensor("base_model.model.\(path).lora_B.weight")) < 1e-5,
+                        "\(layer.slot)")
+        }
         #expect(CastAdapterFolder.locate(folder.path)?.path == folder.path)
         #expect(CastAdapterFolder.locate(folder.appendingPathComponent(CastAdapterFolder.configName).path)?.path == folder.path)
         #expect(CastAdapterFolder.locate(loraFolder.path) == nil)

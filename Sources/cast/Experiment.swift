@@ -1,0 +1,335 @@
+import ArgumentParser
+import CastAdapters
+import CastModels
+import Foundation
+
+/// `cast experiment --source S --target T --task K`: how much of a LoRA's behaviour survives
+/// the move. Trains the source LoRA on the task, carries it to the target by Cross-LoRA and
+/// by CAST (on general text only), optionally retrains a LoRA on the target (the ceiling),
+/// and scores every method on the task's test split beside the bare target (the floor).
+/// Everything trained or measured is cached by content, so a rerun reads it back and an
+/// interrupted run continues where it stopped.
+struct Experiment: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Carry a task LoRA from one model to another and print the table: floor, source, Cross-LoRA, CAST (and the retrained ceiling).",
+        discussion: """
+            Methods (--methods): floor (the bare target), source (the LoRA on its own model), retrained (a LoRA \
+            trained on the target with the task data: the ceiling), cross-lora (data-free SVD projection), cast \
+            (CAST layers trained on the wiki corpus, no task data). Retention is a method's score over the \
+            retrained LoRA's, or over the source's when retrained is not run. Held-out KL is to the teacher \
+            (source + LoRA) on corpus text no run trained on. Results live under --cache (default \
+            $CAST_HOME/experiments), keyed by the models, the task's contents, every option, the seed and the \
+            program's build; Ctrl-C stops at a step boundary and a rerun continues.
+            """)
+
+    @Option(help: "The model the LoRA is trained on.") var source: String
+    @Option(help: "The model to carry it to.") var target: String
+    @Option(help: "A built-in task (arith, dates, reverse) or a JSONL file.") var task: String
+    @Option(help: "Comma-separated methods: floor, source, retrained, cross-lora, cast.") var methods = "floor,source,cross-lora,cast"
+    @OptionGroup var lora: LoRAFlags
+    @Option(help: "LoRA training steps (source and retrained).") var loraSteps = 200
+    @Option(help: "LoRA peak learning rate on the source.") var loraLr: Float = 2e-3
+    @Option(help: "LoRA peak learning rate on the target (retrained).") var retrainLr: Float = 1e-3
+    @OptionGroup var flags: CastFlags
+    @Option(help: "Score on the first N test examples (default: all).") var limit: Int?
+    @Option(help: "Held-out corpus windows for the KL column (0: skip).") var heldOut = 16
+    @Option(help: "Cache folder (default $CAST_HOME/experiments).") var cache: String?
+    @Flag(help: "Print JSON: {\"rows\": [{\"method\", \"score\", \"retention\", \"kl\", \"seconds\"}], \"source\", \"target\", \"task\", \"seed\"}.")
+    var json = false
+
+    static let knownMethods = ["floor", "source", "retrained", "cross-lora", "cast"]
+
+    func run() throws {
+        let chosen = methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let unknown = chosen.first(where: { !Self.knownMethods.contains($0) }) {
+            throw ValidationError("--methods: unknown method '\(unknown)' (known: \(Self.knownMethods.joined(separator: ", ")))")
+        }
+        let run = try ExperimentRun(self, cache: ArtifactCache(root: cache.map { URL(fileURLWithPath: $0) }
+                                                                 ?? CastHome.root.appendingPathComponent("experiments")))
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+        var rows: [ExperimentRow] = []
+        for method in Self.knownMethods where chosen.contains(method) {
+            guard let row = try run.row(method) else {
+                writeStandardError("stopped (Ctrl-C); rerun the same command to continue where it stopped\n")
+                throw ExitCode(130)
+            }
+            rows.append(row)
+            writeStandardError("  \(row.line)\n")
+        }
+        let reference = rows.first { $0.method == "retrained" } ?? rows.first { $0.method == "source" }
+        for k in rows.indices { rows[k].retention = reference.map { $0.score > 0 ? rows[k].score / $0.score : nil } ?? nil }
+        if json {
+            struct Output: Encodable { let rows: [ExperimentRow]; let source, target, task: String; let seed: UInt64 }
+            print(try CastSetup.jsonLine(Output(rows: rows, source: source, target: target, task: run.suite.name, seed: flags.seed)),
+                  terminator: "")
+        } else {
+            print(ExperimentRow.table(rows, title: "\(source) → \(target), task \(run.suite.name) "
+                                      + "(\(run.testCount) test prompts), seed \(flags.seed)", reference: reference?.method))
+        }
+    }
+}
+
+/// One line of the experiment's table.
+struct ExperimentRow: Codable {
+    var method: String
+    var score: Double
+    var retention: Double?
+    var kl: Double?
+    var seconds: Double
+    /// Read back from the cache rather than computed in this run.
+    var cached = false
+
+    enum CodingKeys: String, CodingKey { case method, score, retention, kl, seconds }
+
+    /// Every key present (null where a value does not apply).
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(method, forKey: .method)
+        try c.encode(score, forKey: .score)
+        try c.encode(retention, forKey: .retention)
+        try c.encode(kl, forKey: .kl)
+        try c.encode(seconds, forKey: .seconds)
+    }
+
+    var line: String {
+        String(format: "%@: score %.3f, held-out KL %@, %.0f s%@", method, score, kl.map { String(format: "%.4f", $0) } ?? "—",
+               seconds, cached ? " (cached)" : "")
+    }
+
+    static func table(_ rows: [ExperimentRow], title: String, reference: String?) -> String {
+        var lines = [title, "", "method       score   retention   held-out KL   seconds"]
+        for r in rows {
+            let retention = r.retention.map { String(format: "%8.1f %%", 100 * $0) } ?? "       —  "
+            let kl = r.kl.map { String(format: "%11.4f", $0) } ?? "          —"
+            lines.append(String(format: "%@  %6.3f  %@  %@  %8.0f%@", r.method.padding(toLength: 11, withPad: " ", startingAt: 0),
+                                r.score, retention, kl, r.seconds, r.cached ? "  (cached)" : ""))
+        }
+        lines.append("")
+        lines.append("retention = score / \(reference ?? "—")'s score; held-out KL to the teacher (source + LoRA), temperature 1")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The experiment's steps, each cached: models load only when something must be computed.
+final class ExperimentRun {
+    let command: Experiment
+    let cache: ArtifactCache
+    let suite: TaskSuite
+    let taskDigest: String
+    let castOptions: CastOptions
+    private var models: [String: Transformer] = [:]
+    private var corpus: PairedCorpus?
+
+    init(_ command: Experiment, cache: ArtifactCache) throws {
+        self.command = command
+        self.cache = cache
+        suite = try TaskSuite.load(command.task)
+        taskDigest = ArtifactCache.digest(try suite.jsonl())
+        castOptions = try command.flags.options()
+        guard !suite.test.isEmpty else { throw ValidationError("task \(suite.name): the test split is empty") }
+    }
+
+    var testCount: Int { min(command.limit ?? suite.test.count, suite.test.count) }
+
+    func model(_ name: String) throws -> Transformer {
+        if let m = models[name] { return m }
+        let m = try loadModel(name)
+        models[name] = m
+        return m
+    }
+
+    /// What names a model in cache keys: a registry model by its file's SHA-256, a file by
+    /// path, size and modification time.
+    func identity(_ name: String) throws -> String {
+        if let entry = try? ModelRegistry.entry(named: name) { return "\(name)@\(entry.file.sha256)" }
+        let attributes = try FileManager.default.attributesOfItem(atPath: name)
+        return "\(URL(fileURLWithPath: name).standardizedFileURL.path)@\(attributes[.size] ?? 0)@\(attributes[.modificationDate] ?? "")"
+    }
+
+    // MARK: trained artifacts
+
+    /// The task LoRA trained on `modelName` (the source, or the target for the ceiling).
+    func taskLoRA(on modelName: String, lr: Float) throws -> (folder: URL, key: String, seconds: Double)? {
+        var options = TrainingOptions()
+        options.steps = command.loraSteps
+        options.learningRate = lr
+        options.minLearningRate = lr / 10
+        options.seed = command.flags.seed
+        let config = try command.lora.config(baseModel: nil)
+        let entry = try cache.entry("lora", [
+            "model": try identity(modelName), "task": taskDigest, "options": try ArtifactCache.canonical(options),
+            "lora": "rank \(config.rank) alpha \(config.alpha) modules \(config.targetModules) layers \(config.layers ?? []) rslora \(config.useRSLoRA)",
+            "code": ArtifactCache.codeVersion,
+        ])
+        let key = entry.folder.lastPathComponent
+        if let seconds = cache.result(entry, as: Double.self) { return (entry.folder, key, seconds) }
+        let started = Date()
+        let model = try model(modelName)
+        func fresh() throws -> (LoRAAdapter, LoRATrainer) {
+            let adapter = try LoRAAdapter(for: model.config, config: try command.lora.config(baseModel: model.name), seed: options.seed)
+            return (adapter, try LoRATrainer(model: model, lora: adapter, task: suite, options: options))
+        }
+        let checkpoint = entry.folder.appendingPathComponent("checkpoint.safetensors")
+        var (adapter, trainer) = try fresh()
+        if try canResume(entry, checkpoint) {
+            do { try trainer.restoreCheckpoint(from: checkpoint) } catch {
+                try startAgain(entry, error)
+                (adapter, trainer) = try fresh()
+            }
+        }
+        let (finished, _) = try TrainingLoop.drive(
+            label: "LoRA on \(model.name)", total: options.steps, first: trainer.completedSteps, json: false, saveEvery: 50,
+            save: {
+                try trainer.saveCheckpoint(to: checkpoint)
+                try PEFTAdapterFolder.save(adapter, for: model.config, to: entry.folder)
+            }) { shouldStop, onStep in try trainer.run(shouldStop: shouldStop, onStep: onStep) }
+        guard finished else { return nil }
+        let seconds = Date().timeIntervalSince(started)
+        try cache.store(seconds, in: entry)
+        return (entry.folder, key, seconds)
+    }
+
+    /// Whether `entry` holds a partial run to continue (else it is emptied for a fresh one).
+    private func canResume(_ entry: ArtifactCache.Entry, _ checkpoint: URL) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+            try cache.reset(entry)
+            return false
+        }
+        writeStandardError("continuing \(entry.folder.lastPathComponent) from its checkpoint\n")
+        return true
+    }
+
+    private func startAgain(_ entry: ArtifactCache.Entry, _ error: Error) throws {
+        writeStandardError("\(entry.folder.path): \(error); starting it again\n")
+        try cache.reset(entry)
+    }
+
+    func sourceLoRA() throws -> (folder: URL, key: String, seconds: Double)? {
+        try taskLoRA(on: command.source, lr: command.loraLr)
+    }
+
+    /// Cross-LoRA of the source LoRA onto the target (a PEFT folder).
+    func crossLoRA(_ source: (folder: URL, key: String, seconds: Double)) throws -> (folder: URL, key: String, seconds: Double) {
+        let entry = try cache.entry("cross-lora", ["lora": source.key, "target": try identity(command.target),
+                                                    "layer map": castOptions.layerMap.description, "code": ArtifactCache.codeVersion])
+        if let seconds = cache.result(entry, as: Double.self) { return (entry.folder, entry.folder.lastPathComponent, seconds) }
+        let started = Date()
+        let s = try model(command.source), t = try model(command.target)
+        let carried = try CrossLoRA.transfer(try LoRAAdapter.load(source.folder.path, for: s.config), source: s, target: t,
+                                             layerMap: castOptions.layerMap)
+        try cache.reset(entry)
+        try PEFTAdapterFolder.save(carried, for: t.config, to: entry.folder)
+        let seconds = Date().timeIntervalSince(started)
+        try cache.store(seconds, in: entry)
+        return (entry.folder, entry.folder.lastPathComponent, seconds)
+    }
+
+    /// CAST layers for the source LoRA on the target, trained on the corpus (a CAST folder).
+    func castAdapter(_ source: (folder: URL, key: String, seconds: Double)) throws -> (folder: URL, key: String, seconds: Double)? {
+        let entry = try cache.entry("cast", ["lora": source.key, "target": try identity(command.target),
+                                              "options": try ArtifactCache.canonical(castOptions), "code": ArtifactCache.codeVersion])
+        if let seconds = cache.result(entry, as: Double.self) { return (entry.folder, entry.folder.lastPathComponent, seconds) }
+        let started = Date()
+        let s = try model(command.source), t = try model(command.target)
+        let lora = try LoRAAdapter.load(source.folder.path, for: s.config)
+        let identity = try SourceAdapterIdentity(of: source.folder.path)
+        let checkpoint = entry.folder.appendingPathComponent("checkpoint.safetensors")
+        func makeTrainer(restoring: Bool) throws -> CastTrainer {
+            try CastSetup.trainer(lora: lora, source: s, target: t, corpus: try pairedCorpus(), options: castOptions,
+                                  restoring: restoring ? checkpoint : nil, log: true)
+        }
+        let trainer: CastTrainer
+        if try canResume(entry, checkpoint) {
+            do { trainer = try makeTrainer(restoring: true) } catch {
+                try startAgain(entry, error)
+                trainer = try makeTrainer(restoring: false)
+            }
+        } else {
+            trainer = try makeTrainer(restoring: false)
+        }
+        let finished = try CastSetup.train(trainer, every: 25, json: false) {
+            try trainer.saveCheckpoint(to: checkpoint)
+            try CastAdapterFolder.save(trainer.cast, sourceAdapter: identity,
+                                       training: .init(options: self.castOptions, step: trainer.completedSteps), to: entry.folder)
+        }
+        guard finished else { return nil }
+        let seconds = Date().timeIntervalSince(started)
+        try cache.store(seconds, in: entry)
+        return (entry.folder, entry.folder.lastPathComponent, seconds)
+    }
+
+    func pairedCorpus() throws -> PairedCorpus {
+        if let corpus { return corpus }
+        let c = try CastSetup.corpus(try model(command.source), try model(command.target), castOptions)
+        corpus = c
+        return c
+    }
+
+    // MARK: rows
+
+    /// Score and held-out KL of `modelName` with the adapter in `adapter` (nil: bare), cached.
+    func measured(_ method: String, on modelName: String, adapter: (folder: URL, key: String, seconds: Double)?,
+                  teacher: (folder: URL, key: String, seconds: Double)) throws -> ExperimentRow? {
+        struct Measurement: Codable { let score: Double; let kl: Double?; let seconds: Double }
+        // The adapter by its weights' SHA-256 too: an artifact made again gets its scores anew.
+        let weights = adapter.map { a in
+            a.folder.appendingPathComponent(CastAdapterFolder.locate(a.folder.path) != nil ? CastAdapterFolder.weightsName
+                                                                                              : PEFTAdapterFolder.weightsName)
+        }
+        let entry = try cache.entry("score", [
+            "model": try identity(modelName), "adapter": try adapter.map { "\($0.key)@\(try FileDigest.sha256(of: weights!))" } ?? "none", "task": taskDigest, "limit": "\(testCount)",
+            "teacher": teacher.key, "held out": "\(command.heldOut) × \(castOptions.windowLength)", "code": ArtifactCache.codeVersion,
+        ])
+        if let m = cache.result(entry, as: Measurement.self) {
+            return ExperimentRow(method: method, score: m.score, kl: m.kl, seconds: (adapter?.seconds ?? 0) + m.seconds, cached: true)
+        }
+        let started = Date()
+        let model = try model(modelName)
+        let adapters = try adapter.map { a -> AdapterSet in
+            if let cast = CastAdapterFolder.locate(a.folder.path) { return try CastAdapterFolder.load(cast, target: model).adapters }
+            return try LoRAAdapter.load(a.folder.path, for: model.config).adapters
+        } ?? .none
+        let bar = ProgressBar(label: "evaluate \(method)", unit: "examples", enabled: true)
+        let score: TaskScore
+        do {
+            score = try TaskEvaluation.evaluate(model, adapters: adapters, task: suite, limit: testCount,
+                                                shouldStop: { Interrupt.requested }) { done, total in bar.update(done: done, total: total) }
+            bar.finish()
+        } catch is TaskInterrupted {
+            bar.finish()
+            return nil
+        }
+        var kl: Double? = nil
+        if command.heldOut > 0 && modelName == command.target {
+            let s = try self.model(command.source)
+            let teacherAdapters = try LoRAAdapter.load(teacher.folder.path, for: s.config).adapters
+            guard let measuredKL = try HeldOutKL.measure(teacher: s, teacherAdapters: teacherAdapters, student: model,
+                                                         studentAdapters: adapters, corpus: try pairedCorpus(),
+                                                         windows: command.heldOut, shouldStop: { Interrupt.requested }) else { return nil }
+            kl = measuredKL
+        } else if modelName == command.source && adapter != nil {
+            kl = 0  // the teacher itself
+        }
+        let m = Measurement(score: score.score, kl: kl, seconds: Date().timeIntervalSince(started))
+        try cache.store(m, in: entry)
+        return ExperimentRow(method: method, score: m.score, kl: m.kl, seconds: (adapter?.seconds ?? 0) + m.seconds)
+    }
+
+    /// The row for `method`, or nil when Ctrl-C stopped it.
+    func row(_ method: String) throws -> ExperimentRow? {
+        guard let source = try sourceLoRA() else { return nil }
+        switch method {
+        case "floor": return try measured(method, on: command.target, adapter: nil, teacher: source)
+        case "source": return try measured(method, on: command.source, adapter: source, teacher: source)
+        case "retrained":
+            guard let retrained = try taskLoRA(on: command.target, lr: command.retrainLr) else { return nil }
+            return try measured(method, on: command.target, adapter: retrained, teacher: source)
+        case "cross-lora": return try measured(method, on: command.target, adapter: try crossLoRA(source), teacher: source)
+        case "cast":
+            guard let cast = try castAdapter(source) else { return nil }
+            return try measured(method, on: command.target, adapter: cast, teacher: source)
+        default: throw ValidationError("unknown method '\(method)'")
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import CastAdapters
+import CastModels
+import CastTestSupport
+import Foundation
+import Testing
+
+/// `cast experiment` end to end on the smallest pair and a tiny task: every row, retention
+/// from the rows, a rerun served from the cache, a changed option redone (only what it
+/// touches), a truncated cache entry redone.
+@Suite("cast experiment: rows, cache, reruns")
+struct ExperimentCommandTests {
+    static func tinyTask(_ folder: URL) throws -> URL {
+        let lines = (0..<12).map { i in
+            "{\"prompt\": \"Echo \(i * 7):\", \"answer\": \"\(i * 7)\", \"split\": \"\(i < 8 ? "train" : "test")\"}"
+        }
+        let url = folder.appendingPathComponent("echo.jsonl")
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    @Test func rowsCacheAndReruns() throws {
+        let root = try TestSupport.temporaryFolder()
+        let task = try Self.tinyTask(root)
+        let base = ["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", task.path,
+                    "--methods", "floor,source,retrained,cross-lora,cast", "--lora-steps", "3", "--rank", "2", "--layers", "28,29",
+                    "--batch-size", "2", "--window", "16", "--held-out", "1", "--cache", root.appendingPathComponent("cache").path, "--json"]
+        func run(_ extra: [String] = []) throws -> (rows: [[String: Any]], stderr: String) {
+            let r = try TestSupport.runCast(base + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            return ((json?["rows"] as? [[String: Any]]) ?? [], r.stderr)
+        }
+        let first = try run(["--steps", "2"])
+        #expect(first.rows.map { $0["method"] as? String } == ["floor", "source", "retrained", "cross-lora", "cast"])
+        let retrained = first.rows[2]["score"] as! Double
+        for row in first.rows {
+            #expect(row.keys.sorted() == ["kl", "method", "retention", "score", "seconds"])
+            let score = row["score"] as! Double
+            if retrained > 0 { #expect(abs((row["retention"] as! Double) - score / retrained) < 1e-12) }
+            else { #expect(row["retention"] is NSNull) }
+        }
+        #expect(first.stderr.contains("finished at step 2 of 2"), "CAST must train on the first run")
+
+        let again = try run(["--steps", "2"])
+        #expect(again.stderr.components(separatedBy: "(cached)").count - 1 == 5, "every row from the cache: \(again.stderr)")
+        #expect(!again.stderr.contains("finished at step"), "nothing trains on a rerun")
+        for (a, b) in zip(first.rows, again.rows) { #expect(a["score"] as? Double == b["score"] as? Double) }
+
+        // More CAST steps: the LoRAs, Cross-LoRA and the floor come from the cache, CAST trains again.
+        let more = try run(["--steps", "3"])
+        #expect(more.stderr.contains("finished at step 3 of 3") && !more.stderr.contains("LoRA on"))
+        #expect(more.stderr.components(separatedBy: "(cached)").count - 1 == 4)
+
+        // A truncated result is not trusted: that entry is redone.
+        let cache = root.appendingPathComponent("cache")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0.hasPrefix("cross-lora-") }
+        #expect(entries.count == 1)
+        let result = cache.appendingPathComponent(entries[0]).appendingPathComponent("result.json")
+        let bytes = try Data(contentsOf: result)
+        try bytes.prefix(bytes.count / 2).write(to: result)
+        let redone = try run(["--steps", "3"])
+        #expect(redone.rows.count == 5 && redone.rows[3]["score"] as? Double == more.rows[3]["score"] as? Double)
+        #expect((try? JSONSerialization.jsonObject(with: Data(contentsOf: result))) != nil, "the truncated entry must be redone")
+    }
+
+    @Test func badInput() throws {
+        let root = try TestSupport.temporaryFolder()
+        let empty = root.appendingPathComponent("empty.jsonl")
+        try "{\"prompt\": \"a\", \"answer\": \"b\", \"split\": \"train\"}".write(to: empty, atomically: true, encoding: .utf8)
+        let r = try TestSupport.runCast(["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", empty.path,
+                                         "--cache", root.path])
+        #expect(r.status != 0 && r.stderr.contains("test split is empty"), "\(r.stderr)")
+        let m = try TestSupport.runCast(["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", "arith",
+                                         "--methods", "floor,best"])
+        #expect(m.status != 0 && m.stderr.contains("unknown method 'best'"), "\(m.stderr)")
+    }
+}
