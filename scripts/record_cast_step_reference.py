@@ -20,7 +20,9 @@ Everything else is PyTorch's own (autograd, no gradient written by hand):
   * student = the frozen target where each CAST layer's linear module becomes
     `y = W x + s·P_out·B[rows]·A·P_in·x` (A, B frozen: the PEFT-loaded factors of the mapped
     source module, s = PEFT's scaling; P_in `[d_in_s, d_in_t]`, P_out `[d_out_t, rows]`
-    trainable), computed as the rank-r LoRA `(P_out·B)(A·P_in)` (the same product);
+    trainable), computed as the rank-r LoRA `(P_out·B)(A·P_in)` (the same product). The P's
+    are read as the folder format defines them: against the source adapter's A and B as PEFT
+    stores them (HF row order) and the target's HF modules;
   * every window runs as one sequence of a right-padded batch (causal: padding never reaches
     a real position); h = the final hidden states after the final norm (what the output head
     reads); logits only at the aligned positions, teacher position i of window b paired with
@@ -36,14 +38,17 @@ T²), `mse` (without β), `grad_norm` (the global norm of all gradients, before 
 for each gradient (`<layer>.p_in`, `<layer>.p_out`, `head`, as named in the safetensors) its
 shape, Frobenius norm and 64 sampled entries (flat row-major indices: a fresh numpy
 default_rng(7) per tensor, `choice(size, 64, replace=False)`, sorted) with their values. Also
-the commands, options, library versions, sha256s of the batch and the initial CAST weights,
-and checks (cast's A/B/scale vs PEFT's, shared vocabulary vs the tokenizer.json files, logits
-from the final hidden state vs the model's own forward). Output:
+the commands, options, library versions, sha256s of the batch (its content) and of the
+initial CAST weights, and checks (each layer's scale and rank in cast_config.json against
+PEFT's, which the run requires; the shared vocabulary against one built here from both
+tokenizer.json files; the logits made from the final hidden state against the model's own
+forward). Output:
 Tests/CastAdaptersTests/References/cast-step-smollm2-135m-qwen2.5-0.5b.json.
 
 --bench (default --batch 4 --window 256): one untimed warm-up step, then one timed full step
 (teacher forward without gradients, student forward + backward, global-norm clip, AdamW over
-the P's and H), torch.set_num_threads(os.cpu_count()); prints one JSON object: seconds,
+the P's and H at the options' peak learning rate, the same batch both times),
+torch.set_num_threads(os.cpu_count()); prints one JSON object on stdout: seconds,
 peak_rss_bytes (getrusage of this process, which loads nothing else), torch, threads, then
 extras. Run it in a fresh process.
 
@@ -54,13 +59,16 @@ Options: --cast PATH (default .build/release/cast or $CAST_BIN), --work DIR, --b
 --variant least-squares|paper|delta|excess, --attn eager|sdpa (default eager), --reuse (take
 W's files as they are, running no cast command), --compare (also run `cast transfer --steps 1
 --json` and print cast's step-1 numbers beside these; not recorded), --out FILE.
-Recording: ~1.5 min on 2 cores, ~5 GB peak RSS.
+Recording: ~2 min on 2 cores (1 of them cast's commands), ~4 GiB peak RSS; --bench: ~20 s a
+step, ~9 GB peak RSS (eager attention, 2 cores).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import math
 import os
 import re
 import resource
@@ -291,9 +299,7 @@ def cast_loss(student_logits, student_hidden, teacher_logits, teacher_hidden, he
     def gather(z, ids):
         return z if ids is None else z[:, ids]
 
-    out = {}
-    zero = student_hidden.new_zeros(())
-    kl = mse = zero
+    kl = mse = student_hidden.new_zeros(())
     if alpha > 0:
         zs = gather(student_logits, tgt_ids)
         zt = gather(teacher_logits, src_ids)
@@ -313,9 +319,7 @@ def cast_loss(student_logits, student_hidden, teacher_logits, teacher_hidden, he
     if beta > 0:
         mapped = student_hidden @ head.T              # H·h_student, [n, d_s]
         mse = ((mapped - teacher_hidden) ** 2).mean()
-    out["loss"] = alpha * t * t * kl + beta * mse
-    out["kl"], out["mse"] = kl, mse
-    return out
+    return {"loss": alpha * t * t * kl + beta * mse, "kl": kl, "mse": mse}
 
 
 class CastStep:
@@ -433,7 +437,8 @@ def check_head_path(step: CastStep) -> float:
 
 # --- Recording ---------------------------------------------------------------------------
 
-def sampled(name: str, g) -> dict:
+def sampled(g) -> dict:
+    """Shape, Frobenius norm and SAMPLES entries of a gradient (see the module docstring)."""
     import numpy as np
 
     flat = g.detach().reshape(-1).double().numpy()
@@ -460,11 +465,12 @@ def record(args) -> int:
 
     # Sanity: a finite loss, a real KL, and every gradient nonzero (least squares makes P_out
     # nonzero, so dP_in is too).
-    problems = [f"{k} = {v}" for k, v in (("loss", loss), ("kl", kl), ("mse", mse)) if not (v == v and abs(v) < float("inf"))]
+    problems = [f"{k} = {v}" for k, v in (("loss", loss), ("kl", kl), ("mse", mse)) if not math.isfinite(v)]
     if not kl > 0:
         problems.append(f"kl = {kl} (expected > 0)")
     problems += [f"gradient {n} is zero" for n, g in grads.items() if not float(g.abs().max()) > 0]
-    problems += [f"initial {n} is zero" for n, v in step.initial.items() if n.endswith(".p_out") and not float(v.abs().max()) > 0]
+    problems += [f"initial {n} is zero" for n, v in step.initial.items()
+                 if n.endswith(".p_out") and not float(v.abs().max()) > 0]
     if problems:
         print("FAILED sanity checks:\n  " + "\n  ".join(problems))
         return 1
@@ -490,7 +496,9 @@ def record(args) -> int:
             "student_tokens": [len(w["student"]) for w in step.batch["windows"]],
             "aligned_positions": len(step.teacher_rows),
             "shared_vocabulary": None if step.shared is None else len(step.shared[0]),
-            "sha256": sha256(p["batch"]),
+            # of the parsed JSON with sorted keys: cast writes the keys in no fixed order
+            "content_sha256": hashlib.sha256(
+                json.dumps(step.batch, sort_keys=True, separators=(",", ":")).encode()).hexdigest(),
         },
         "cast_adapter_sha256": sha256(p["cast"] / "cast_adapter.safetensors"),
         "loss": sig(loss, 9),
@@ -498,7 +506,7 @@ def record(args) -> int:
         "mse": sig(mse, 9),
         "grad_norm": sig(grad_norm, 7),
         "sample_seed": SAMPLE_SEED,
-        "gradients": {name: sampled(name, g) for name, g in grads.items()},
+        "gradients": {name: sampled(g) for name, g in grads.items()},
         "checks": {"head_from_final_hidden_max_abs": sig(head_gap, 3), "shared_vocabulary": vocab},
     }
     print(f"loss {loss:.6g} (kl {kl:.6g}, mse {mse:.6g}), grad norm {grad_norm:.6g}; |head path| {head_gap:.2g}; "
@@ -611,9 +619,10 @@ def main(argv=None) -> int:
         return 2
     if args.bench:
         return bench(args)
-    if args.out is None:
-        default = (args.batch or 2, args.window or 64, args.variant) == (2, 64, "least-squares")
-        args.out = REFERENCE if default else args.work / f"cast-step-{args.batch or 2}x{args.window or 64}-{args.variant}.json"
+    if args.out is None:  # other shapes or variants are trials: written to the work dir
+        batch, window = args.batch or 2, args.window or 64
+        default = (batch, window, args.variant) == (2, 64, "least-squares")
+        args.out = REFERENCE if default else args.work / f"cast-step-{batch}x{window}-{args.variant}.json"
     return record(args)
 
 

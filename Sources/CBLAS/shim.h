@@ -24,4 +24,7 @@ void sgesdd_(const char *jobz, const int *m, const int *n, float *a, const int *
 void sposv_(const char *uplo, const int *n, const int *nrhs, float *a, const int *lda,
             float *b, const int *ldb, int *info, size_t uplo_len);
 
+void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda,
+            double *b, const int *ldb, int *info, size_t uplo_len);
+
 #endif

@@ -3,19 +3,22 @@ import CBLAS
 /// Linear least squares with a ridge, fitted from rows streamed in chunks: the map `W`
 /// `[q, p]` (a `Linear` weight, `y ≈ W·x`) minimising `Σ‖W·x − y‖² + λ‖W‖²` with
 /// `λ = ridge · mean(diag XᵀX)`, so the ridge is relative to the inputs' scale. Only the
-/// `[p, p]` and `[p, q]` sums are kept, never the rows. Solved by Cholesky (LAPACK `sposv`).
+/// `[p, p]` and `[p, q]` sums are kept, never the rows. Sums and the Cholesky solve (LAPACK
+/// `dposv`) are in double precision: activations make XᵀX ill-conditioned (outlier
+/// dimensions, cond ~1e6 with the default ridge), which in float32 turns last-bit
+/// differences between BLAS kernels into percent-level differences in W.
 public struct RidgeRegression {
     public let inputs: Int
     public let outputs: Int
-    private var gram: Tensor
-    private var cross: Tensor
+    private var gram: [Double]
+    private var cross: [Double]
     public private(set) var rows = 0
 
     public init(inputs p: Int, outputs q: Int) {
         inputs = p
         outputs = q
-        gram = Tensor(zeros: [p, p])
-        cross = Tensor(zeros: [p, q])
+        gram = [Double](repeating: 0, count: p * p)
+        cross = [Double](repeating: 0, count: p * q)
     }
 
     /// Adds rows `x [n, p]`, `y [n, q]`.
@@ -26,10 +29,11 @@ public struct RidgeRegression {
                                             "expected [n, \(inputs)] inputs and [n, \(outputs)] outputs")
         }
         guard n > 0 else { return }
-        BLAS.sgemm(transposeA: true, transposeB: false, m: inputs, n: inputs, k: n,
-                   a: x.data, lda: inputs, b: x.data, ldb: inputs, beta: 1, c: gram.mutableData, ldc: inputs)
-        BLAS.sgemm(transposeA: true, transposeB: false, m: inputs, n: outputs, k: n,
-                   a: x.data, lda: inputs, b: y.data, ldb: outputs, beta: 1, c: cross.mutableData, ldc: outputs)
+        let xd = (0..<x.count).map { Double(x.data[$0]) }, yd = (0..<y.count).map { Double(y.data[$0]) }
+        _ = BLAS.singleThreaded
+        let p = Int32(inputs), q = Int32(outputs), k = Int32(n)
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p, p, k, 1, xd, p, xd, p, 1, &gram, p)
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p, q, k, 1, xd, p, yd, q, 1, &cross, q)
         rows += n
     }
 
@@ -40,24 +44,25 @@ public struct RidgeRegression {
         guard rows > 0 else { throw TensorError(op, "no rows were added") }
         guard ridge.isFinite, ridge >= 0 else { throw TensorError(op, "ridge must be finite and ≥ 0, got \(ridge)") }
         var a = gram
-        let p = inputs, ap = a.mutableData
+        let p = inputs, q = outputs
         var trace = 0.0
-        for i in 0..<p { trace += Double(ap[i * p + i]) }
-        let lambda = Float(Double(ridge) * trace / Double(p)) + Float.leastNormalMagnitude
-        for i in 0..<p { ap[i * p + i] += lambda }
+        for i in 0..<p { trace += a[i * p + i] }
+        let lambda = Double(ridge) * trace / Double(p) + Double.leastNormalMagnitude
+        for i in 0..<p { a[i * p + i] += lambda }
         // The row-major [p, q] sums read column-major are [q, p]: hand LAPACK the transpose,
         // and its column-major [p, q] answer is W [q, p] row-major.
-        var b = try cross.transposed()
-        var n = try LAPACK.int32(p, op, "inputs"), nrhs = try LAPACK.int32(outputs, op, "outputs")
+        var b = [Double](repeating: 0, count: p * q)
+        for i in 0..<p { for j in 0..<q { b[j * p + i] = cross[i * q + j] } }
+        var n = try LAPACK.int32(p, op, "inputs"), nrhs = try LAPACK.int32(q, op, "outputs")
         var lda = n, ldb = n, info: Int32 = 0
         var uplo = UInt8(ascii: "U")
         _ = BLAS.singleThreaded  // LAPACK's own BLAS calls stay on one thread too
         withUnsafeMutablePointer(to: &uplo) { u in
             u.withMemoryRebound(to: CChar.self, capacity: 1) { uc in
-                sposv_(uc, &n, &nrhs, ap, &lda, b.mutableData, &ldb, &info, 1)
+                dposv_(uc, &n, &nrhs, &a, &lda, &b, &ldb, &info, 1)
             }
         }
-        try LAPACK.check(info: info, "sposv", op, failure: "the system is not positive definite (add rows or a ridge)")
-        return b
+        try LAPACK.check(info: info, "dposv", op, failure: "the system is not positive definite (add rows or a ridge)")
+        return try Tensor(b.map { Float($0) }, shape: [q, p])
     }
 }
