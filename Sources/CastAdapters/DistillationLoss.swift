@@ -42,6 +42,9 @@ public struct DistillationLoss: Sendable {
         public var targetLogits: Tensor?
         /// Nil when both models share one vocabulary.
         public var shared: SharedVocabulary?
+        /// The student's (and the bare target's) logits are already over the shared tokens,
+        /// in `shared.target` order (so their gradient is too).
+        public var studentShared = false
         /// `[n, d_t]` and `[n, d_s]` final hidden states, and the head `[d_s, d_t]`.
         public var studentHidden: Tensor
         public var teacherHidden: Tensor
@@ -82,7 +85,7 @@ public struct DistillationLoss: Sendable {
     /// The loss and, with `gradients`, its gradients to the student's logits and hidden
     /// states and to the head.
     public func evaluate(_ x: Inputs, gradients: Bool) throws -> Result {
-        let studentIds = x.shared?.target, sourceIds = x.shared?.source
+        let studentIds = x.studentShared ? nil : x.shared?.target, sourceIds = x.shared?.source
         var result = Result(loss: 0, kl: 0, mse: 0)
         if gradients {
             result.dStudentLogits = Tensor(zeros: x.studentLogits.shape)

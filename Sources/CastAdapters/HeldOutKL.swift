@@ -9,6 +9,7 @@ public enum HeldOutKL {
                                studentAdapters: AdapterSet, corpus: PairedCorpus, windows: Int = 32,
                                shouldStop: () -> Bool = { false }) throws -> Double? {
         let shared = try CastTrainer.sharedVocabulary(teacher, student, corpus)
+        let head = try shared.map { try SharedHead(student, ids: $0.target) }
         let all = corpus.heldOut(windows)
         guard !all.isEmpty else { throw AdapterError("corpus \(corpus.name): no held-out windows") }
         var teacherPass = ForwardPass(), studentPass = ForwardPass()
@@ -20,10 +21,11 @@ public enum HeldOutKL {
             guard !rows.teacher.isEmpty else { continue }
             try teacher.forward(ws.map(\.teacher), options: ForwardOptions(adapters: teacherAdapters, logitRows: rows.teacher),
                                 pass: &teacherPass)
-            try student.forward(ws.map(\.student), options: ForwardOptions(adapters: studentAdapters, logitRows: rows.student),
+            try student.forward(ws.map(\.student), options: ForwardOptions(adapters: studentAdapters, logits: head == nil,
+                                                                            logitRows: rows.student),
                                 pass: &studentPass)
             let t = try DistillationLoss.gather(teacherPass.logits, shared?.source)
-            let s = try DistillationLoss.gather(studentPass.logits, shared?.target)
+            let s = try head.map { try $0.forward(CastTrainer.rows(studentPass.hidden, rows.student)) } ?? studentPass.logits
             total += Double(try KLDivergence.forward(student: s, teacher: t)) * Double(rows.teacher.count)
             count += rows.teacher.count
         }

@@ -20,14 +20,19 @@ public struct ForwardOptions {
     /// reads): `pass.logits` is then `[logitRows.count, vocab]`, and so is backward's
     /// `dLogits`. Nil: every row.
     public var logitRows: [Int]?
+    /// With `training`: keep only the inputs of the lowest `recomputedLayers` layers and
+    /// recompute their activations during backward (the same call, so the same bits): one
+    /// more forward of those layers for a fraction of the memory. 0 keeps every layer's.
+    public var recomputedLayers: Int
 
     public init(adapters: AdapterSet = .none, training: Bool = false, arithmetic: PackedArithmetic = .float32,
-                lastLayer: Int? = nil, logits: Bool = true, logitRows: [Int]? = nil) {
+                lastLayer: Int? = nil, logits: Bool = true, logitRows: [Int]? = nil, recomputedLayers: Int = 0) {
         self.adapters = adapters
         self.training = training
         self.arithmetic = arithmetic
         self.lastLayer = lastLayer
         self.logits = logits
         self.logitRows = logitRows
+        self.recomputedLayers = recomputedLayers
     }
 }

@@ -19,6 +19,10 @@ public struct ForwardPass {
     /// `inputs[i]` enters layer i; `inputs[layerCount]` is the last layer's output.
     var inputs: [Tensor] = []
     var layers: [LayerActivations] = []
+    /// Activations of recomputed layers, one layer at a time, and which layer they are.
+    var recomputeScratch = LayerActivations()
+    var recomputeHolds: Int?
+    var recomputedOutput = Tensor()
     var finalMean = Tensor(), finalRstd = Tensor()
     var saved: Bool { options.training }
     /// Final normed hidden states `[batch·tokens, d]` (what the output head reads); empty
@@ -98,11 +102,20 @@ extension Transformer {
 
         try embed(pass.ids, positions: pass.positions, into: &pass.inputs[0])
         let context = AttentionContext.sequences(batch: batch, tokens: tokens, saveProbabilities: training)
+        let recomputed = training ? min(max(options.recomputedLayers, 0), layerCount) : 0
+        pass.recomputeHolds = nil
         for index in 0...last {
             let x = pass.inputs[index]
-            try layer(index, options.adapters, options.arithmetic)
-                .forward(x, positions: pass.positions, context: context,
-                         saved: &pass.layers[training ? index : 0], into: &pass.inputs[index + 1])
+            let layer = layer(index, options.adapters, options.arithmetic)
+            if index < recomputed {
+                try layer.forward(x, positions: pass.positions, context: context,
+                                  saved: &pass.recomputeScratch, into: &pass.inputs[index + 1])
+                pass.recomputeHolds = index
+                pass.layers[index] = LayerActivations()  // nothing kept
+            } else {
+                try layer.forward(x, positions: pass.positions, context: context,
+                                  saved: &pass.layers[training ? index : 0], into: &pass.inputs[index + 1])
+            }
         }
         pass.hidden.reuse(shape: [0])
         pass.logits.reuse(shape: [0])
@@ -190,19 +203,29 @@ extension Transformer {
         let needsInputGradient = dEmbeddings != nil || g.tokenEmbedding != nil || g.positionEmbedding != nil
         let lowest = needsInputGradient ? 0 : lowestLayerToTrain(pass.options.adapters, g)
         guard let lowest else { return }
+        let recomputed = min(max(pass.options.recomputedLayers, 0), layerCount)
         for index in stride(from: layerCount - 1, through: lowest, by: -1) {
             let layer = layer(index, pass.options.adapters, .float32)
+            if index < recomputed && pass.recomputeHolds != index {
+                // The forward pass kept only this layer's input: run it again, as it ran then.
+                let context = AttentionContext.sequences(batch: pass.batch, tokens: pass.tokens, saveProbabilities: true)
+                try self.layer(index, pass.options.adapters, pass.options.arithmetic)
+                    .forward(pass.inputs[index], positions: pass.positions, context: context,
+                             saved: &pass.recomputeScratch, into: &pass.recomputedOutput)
+                pass.recomputeHolds = index
+            }
+            let saved = index < recomputed ? pass.recomputeScratch : pass.layers[index]
             if index == lowest && !needsInputGradient {
                 // Nothing below needs this layer's input gradient.
                 var noInput: Tensor? = nil
                 try layer.backward(dOut: pass.dStream!, x: pass.inputs[index], positions: pass.positions,
-                                   batch: pass.batch, tokens: pass.tokens, saved: pass.layers[index],
+                                   batch: pass.batch, tokens: pass.tokens, saved: saved,
                                    gradients: &g.layers[index], scratch: &pass.layerScratch, dx: &noInput)
                 return
             }
             LayerBackwardScratch.prepare(&pass.dStreamNext, [rows, d])
             try layer.backward(dOut: pass.dStream!, x: pass.inputs[index], positions: pass.positions,
-                               batch: pass.batch, tokens: pass.tokens, saved: pass.layers[index],
+                               batch: pass.batch, tokens: pass.tokens, saved: saved,
                                gradients: &g.layers[index], scratch: &pass.layerScratch, dx: &pass.dStreamNext)
             swap(&pass.dStream, &pass.dStreamNext)
         }

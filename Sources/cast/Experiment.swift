@@ -237,6 +237,7 @@ final class ExperimentRun {
         let checkpoint = entry.folder.appendingPathComponent("checkpoint.safetensors")
         func makeTrainer(restoring: Bool) throws -> CastTrainer {
             try CastSetup.trainer(lora: lora, source: s, target: t, corpus: try pairedCorpus(), options: castOptions,
+                                  recomputedLayers: try command.flags.recomputedLayers(),
                                   restoring: restoring ? checkpoint : nil, log: true)
         }
         let trainer: CastTrainer

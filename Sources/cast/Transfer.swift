@@ -16,6 +16,17 @@ struct CastFlags: ParsableArguments {
     @Option(help: "Distillation temperature T.") var temperature: Float = 2
     @Option(help: "Layer map: depth (relative depth), index, or target:source pairs like 0:0,1:2.") var layerMap = "depth"
     @Option(help: "Seed of the initial P's and H and of the window order.") var seed: UInt64 = 0
+    @Option(help: "Student layers whose activations are recomputed in backward instead of kept: all, or the lowest N (0: keep all; faster, about twice the memory). Results are the same bits.")
+    var recomputeLayers = "all"
+
+    /// `--recompute-layers` as a count (`Int.max` for all).
+    func recomputedLayers() throws -> Int {
+        if recomputeLayers == "all" { return Int.max }
+        guard let n = Int(recomputeLayers), n >= 0 else {
+            throw ValidationError("--recompute-layers: expected all or a count ≥ 0, got '\(recomputeLayers)'")
+        }
+        return n
+    }
 
     func options() throws -> CastOptions {
         var o = CastOptions()
@@ -86,7 +97,8 @@ struct Transfer: ParsableCommand {
             if previous.heldOutKL?.windows == heldOut { heldOutKL?.start = previous.heldOutKL?.start }
         }
         let trainer = try CastSetup.trainer(lora: lora, source: sourceModel, target: targetModel, corpus: corpus,
-                                            options: options, restoring: resume ? checkpoint : nil, log: !json)
+                                            options: options, recomputedLayers: try flags.recomputedLayers(),
+                                            restoring: resume ? checkpoint : nil, log: !json)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         if let saveBatch { try CastSetup.saveBatch(trainer, to: URL(fileURLWithPath: saveBatch)) }
         func measure() throws -> Double? {
@@ -136,9 +148,11 @@ enum CastSetup {
     }
 
     static func trainer(lora: LoRAAdapter, source: Transformer, target: Transformer, corpus: PairedCorpus,
-                        options: CastOptions, restoring checkpoint: URL?, log: Bool) throws -> CastTrainer {
+                        options: CastOptions, recomputedLayers: Int = Int.max, restoring checkpoint: URL?,
+                        log: Bool) throws -> CastTrainer {
         let cast = try CastAdapter(lora: lora, source: source, target: target, layerMap: options.layerMap, seed: options.initSeed)
         let trainer = try CastTrainer(teacher: source, lora: lora, student: target, cast: cast, corpus: corpus, options: options)
+        trainer.recomputedLayers = recomputedLayers
         if let checkpoint {
             try trainer.restoreCheckpoint(from: checkpoint)
             if log { writeStandardError("resuming at step \(trainer.completedSteps) of \(options.training.steps)\n") }

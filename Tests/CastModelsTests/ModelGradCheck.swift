@@ -32,11 +32,12 @@ struct ModelGradCheck {
 
     /// One training forward and one backward into fresh gradients (`trainable` by GGUF name)
     /// and a fresh `dEmbeddings`.
-    func analytic(trainable: (String) -> Bool) throws -> (gradients: ModelGradients, dEmbeddings: Tensor) {
+    func analytic(trainable: (String) -> Bool, recomputedLayers: Int = 0) throws -> (gradients: ModelGradients, dEmbeddings: Tensor) {
         var g = ModelGradients(for: model.weights, trainable: trainable)
         var dEmbeddings: Tensor? = Tensor(zeros: [rows, model.config.hiddenSize])
         var pass = ForwardPass()
-        try model.forward(sequences, pass: &pass, training: true, adapters: adapters)
+        try model.forward(sequences, options: ForwardOptions(adapters: adapters, training: true, recomputedLayers: recomputedLayers),
+                          pass: &pass)
         try model.backward(&pass, dLogits: r1, dHidden: r2, gradients: &g, dEmbeddings: &dEmbeddings)
         return (g, dEmbeddings!)
     }

@@ -29,6 +29,22 @@ struct TransformerBackwardTests {
         #expect(errors.maxError < Self.bound, "\(architecture) dEmbeddings: \(errors)")
     }
 
+    /// Recomputing layers' activations in backward (none, the lowest, all) gives the same
+    /// gradients, bit for bit: the recomputation is the forward call itself.
+    @Test(arguments: Architecture.allCases)
+    func recomputedLayersGiveTheSameGradients(_ architecture: Architecture) throws {
+        let model = try TinyModels.model(architecture)
+        let check = ModelGradCheck(model: model)
+        let kept = try check.analytic(trainable: { _ in true })
+        for recomputed in [1, model.config.layerCount] {
+            let again = try check.analytic(trainable: { _ in true }, recomputedLayers: recomputed)
+            #expect(again.dEmbeddings.scalars == kept.dEmbeddings.scalars, "\(architecture), \(recomputed) recomputed")
+            for ((name, a), (_, b)) in zip(again.gradients.named, kept.gradients.named) {
+                #expect(a.scalars == b.scalars, "\(architecture) \(name), \(recomputed) recomputed")
+            }
+        }
+    }
+
     /// Every weight of the model is trainable; for each weight tensor, 8 sampled elements
     /// (token-embedding samples half from rows of tokens in the batch, position-embedding
     /// samples from the positions used) match central differences. This covers attention
