@@ -9,8 +9,8 @@ struct CastFlags: ParsableArguments {
     @Option(help: "Variant: paper (the paper's loss, standard init), least-squares (paper's loss, P's and H by least squares), delta (the adapter's own effect), excess (KL weighted by the LoRA's effect).")
     var variant = "paper"
     @Option(help: "Peak learning rate.") var lr: Float = 1e-3
-    @Option(help: "Corpus windows per step.") var batchSize = 4
-    @Option(help: "Teacher tokens per window.") var window = 128
+    @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Corpus windows per step.") var batchSize = 4
+    @Option(name: [.customLong("window"), .customLong("seq-len")], help: "Teacher tokens per window.") var window = 128
     @Option(help: "Weight of the KL term (α).") var alpha: Float = 1
     @Option(help: "Weight of the hidden-state MSE term (β).") var beta: Float = 1
     @Option(help: "Distillation temperature T.") var temperature: Float = 2

@@ -116,6 +116,17 @@ struct CastRealPairTests {
                                               "--out", root.appendingPathComponent("peft").path])
         #expect(export.status == 0 && FileManager.default.fileExists(atPath: root.appendingPathComponent("peft/adapter_model.safetensors").path),
                 "\(export.stderr)")
+        // `cast evaluate` takes the CAST folder and its export alike, with the same generations.
+        func evaluate(_ adapter: String) throws -> [String: Any]? {
+            let r = try TestSupport.runCast(["evaluate", "-m", "qwen2.5-0.5b", "--task", "arith", "--limit", "4", "--no-floor", "--json",
+                                             "--adapter", root.appendingPathComponent(adapter).path])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        }
+        let viaCast = try evaluate("resumed"), viaExport = try evaluate("peft")
+        #expect(viaCast?["total"] as? Int == 4)
+        let generated = { (json: [String: Any]?) in (json?["examples"] as? [[String: Any]])?.compactMap { $0["generated"] as? String } }
+        #expect(generated(viaCast) != nil && generated(viaCast) == generated(viaExport))
     }
 
     /// `cast cross-lora` onto the source itself returns the source adapter (q_proj is square,
