@@ -31,8 +31,10 @@ let package = Package(
         .target(name: "CastAdapters", dependencies: [
             "CastTensor", "CastModels", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The cast language: lexer, parser, evaluator, values, builtins, display and progress.
+        .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters"]),
         .executableTarget(name: "cast", dependencies: [
-            "CBLAS", "CastTensor", "CastModels", "CastAdapters",
+            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share (real models, temporary folders, gradient errors).
@@ -44,5 +46,7 @@ let package = Package(
             "CastAdapters", "CastTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ],
                     resources: [.copy("References")]),
+        .testTarget(name: "CastScriptTests", dependencies: ["CastScript", "CastTestSupport"],
+                    exclude: ["Golden"]),
     ]
 )

@@ -1,0 +1,237 @@
+import CastModels
+import Foundation
+
+/// Runs the cast language: one per session (a REPL, a notebook kernel, a `cast run`). Its
+/// variables outlive every error: a failed statement changes nothing, and the statements
+/// before it keep their effect.
+public final class Interpreter {
+    /// Variables by name, and the order they were first assigned in (for `vars()`).
+    public private(set) var variables: [String: Value] = [:]
+    public private(set) var variableOrder: [String] = []
+    /// The builtins by name, and in registry order.
+    public let builtins: [String: Builtin]
+    public let builtinOrder: [String]
+    /// Where `print` writes (stdout unless the front end says otherwise).
+    public var output: (String) -> Void = { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+    /// Where long builtins report progress; nil shows nothing.
+    public var progress: ProgressSink?
+    /// Polled by long builtins at step boundaries and between statements: true stops them,
+    /// keeping what they have.
+    public var isCancelled: () -> Bool = { false }
+    /// How `load` reads a model (tests substitute a shared copy).
+    public var loadModel: (_ nameOrPath: String, _ weights: QuantizedWeights, _ progress: FetchProgressHandler?) throws -> Transformer = {
+        try Transformer.load($0, quantized: $1, progress: $2)
+    }
+    /// Models loaded in this session, by what `load` was given and how weights are held.
+    var loadedModels: [String: ModelValue] = [:]
+
+    /// Longest list and string an operator may build (the language has no loops, but
+    /// `x = x + x` repeated still doubles).
+    static let maximumListLength = 10_000_000
+    static let maximumStringLength = 100_000_000
+
+    /// - Parameters:
+    ///   - arguments: the script's arguments, bound to the variable `args` (a list of strings).
+    ///   - builtins: the functions the language offers (the fuzzer leaves out the engine's).
+    public init(arguments: [String] = [], builtins: [Builtin] = Builtins.all) {
+        var table: [String: Builtin] = [:]
+        for b in builtins { table[b.name] = b }
+        self.builtins = table
+        builtinOrder = builtins.map(\.name)
+        set("args", Value(arguments))
+    }
+
+    /// Binds `name` (creating it or replacing its value).
+    public func set(_ name: String, _ value: Value) {
+        if variables.updateValue(value, forKey: name) == nil { variableOrder.append(name) }
+    }
+
+    /// Runs every statement of `source` in order, handing the value of each expression
+    /// statement that is not `none` to `show`. Throws the first error, located in `source`
+    /// (under the name `file`); the statements before it keep their effect.
+    public func run(_ source: String, file: String? = nil, show: (Value) -> Void = { _ in }) throws {
+        do {
+            let program = try Parser.parse(source)
+            for (i, statement) in program.statements.enumerated() {
+                if i > 0, isCancelled() {
+                    throw ScriptError(.interrupted, "stopped here: the statements from this one on did not run",
+                                      at: statement.range)
+                }
+                if let value = try execute(statement), !(value == .none) { show(value) }
+            }
+        } catch let error as ScriptError {
+            throw error.locatedIn(source, file: file)
+        }
+    }
+
+    /// Runs `source` and returns the value of its last statement when that is an expression
+    /// (`none` otherwise).
+    @discardableResult
+    public func evaluate(_ source: String, file: String? = nil) throws -> Value {
+        var last: Value = .none
+        do {
+            let program = try Parser.parse(source)
+            for statement in program.statements {
+                last = try execute(statement) ?? .none
+            }
+        } catch let error as ScriptError {
+            throw error.locatedIn(source, file: file)
+        }
+        return last
+    }
+
+    /// The statement's value when it is an expression; nil for an assignment.
+    func execute(_ statement: Statement) throws -> Value? {
+        switch statement.kind {
+        case .assignment(let name, let nameRange, let valueExpression):
+            if builtins[name] != nil {
+                throw ScriptError(.name, "'\(name)' is a builtin and cannot be assigned to; choose another name",
+                                  at: nameRange)
+            }
+            set(name, try evaluate(valueExpression))
+            return nil
+        case .expression(let e):
+            return try evaluate(e)
+        }
+    }
+
+    // MARK: expressions
+
+    func evaluate(_ e: Expr) throws -> Value {
+        switch e.kind {
+        case .number(let x): return .number(x)
+        case .string(let s): return .string(s)
+        case .bool(let b): return .bool(b)
+        case .none: return .none
+        case .name(let name): return try lookup(name, e.range)
+        case .list(let items): return .list(try items.map(evaluate))
+        case .unary(let op, let operand): return try unary(op, operand, e.range)
+        case .binary(let op, let left, let right): return try binary(op, left, right, e.range)
+        case .range(let lower, let upper, let closed): return try range(lower, upper, closed: closed)
+        case .call(let callee, let arguments, _): return try call(callee, arguments, e.range)
+        case .attribute(let base, let name, let nameRange): return try attribute(of: try evaluate(base), name, nameRange)
+        case .index(let base, let position): return try index(try evaluate(base), position)
+        }
+    }
+
+    /// Every name the session knows: variables first, then builtins.
+    public var knownNames: [String] { variableOrder + builtinOrder }
+
+    func lookup(_ name: String, _ range: SourceRange) throws -> Value {
+        if let value = variables[name] { return value }
+        if let builtin = builtins[name] { return .builtin(builtin) }
+        let keywords = Keyword.allCases.map(\.rawValue)
+        var hint = Suggestions.hint(for: name, among: knownNames + keywords)
+        if hint.isEmpty, Builtins.all.contains(where: { $0.name == name }) {
+            hint = " (the builtin '\(name)' is not available here)"
+        }
+        throw ScriptError(.name, "unknown name '\(name)'\(hint)", at: range)
+    }
+
+    private func unary(_ op: UnaryOperator, _ operand: Expr, _ range: SourceRange) throws -> Value {
+        let value = try evaluate(operand)
+        switch (op, value) {
+        case (.negate, .number(let x)): return .number(-x)
+        case (.not, .bool(let b)): return .bool(!b)
+        case (.negate, _):
+            throw ScriptError(.type, "'-' needs a number, got \(value.typeWithArticle)", at: operand.range)
+        case (.not, _):
+            throw ScriptError(.type, "'not' needs true or false, got \(value.typeWithArticle)", at: operand.range)
+        }
+    }
+
+    private func binary(_ op: BinaryOperator, _ left: Expr, _ right: Expr, _ range: SourceRange) throws -> Value {
+        let a = try evaluate(left)
+        // `and` and `or` look at their right side only when they need it.
+        if op == .and || op == .or {
+            guard case .bool(let x) = a else {
+                throw ScriptError(.type, "'\(op.rawValue)' needs true or false, got \(a.typeWithArticle)", at: left.range)
+            }
+            if op == .and && !x { return .bool(false) }
+            if op == .or && x { return .bool(true) }
+            let b = try evaluate(right)
+            guard case .bool(let y) = b else {
+                throw ScriptError(.type, "'\(op.rawValue)' needs true or false, got \(b.typeWithArticle)", at: right.range)
+            }
+            return .bool(y)
+        }
+        return try Operators.apply(op, a, try evaluate(right), left: left.range, right: right.range, whole: range)
+    }
+
+    private func range(_ lower: Expr, _ upper: Expr, closed: Bool) throws -> Value {
+        let start = try boundary(lower), end = try boundary(upper)
+        return .range(RangeValue(start: start, end: closed ? end + 1 : end, closed: closed))
+    }
+
+    private func boundary(_ e: Expr) throws -> Int {
+        let value = try evaluate(e)
+        guard let n = value.integer else {
+            throw ScriptError(.type, "a range's bounds must be whole numbers, got \(value.written(limit: 40))", at: e.range)
+        }
+        return n
+    }
+
+    // MARK: attributes and indexing
+
+    func attribute(of base: Value, _ name: String, _ range: SourceRange) throws -> Value {
+        guard case .object(let object) = base else {
+            let lengthHint = ["length", "len", "count", "size"].contains(name) && base.length != nil ? "; use len(…)" : ""
+            throw ScriptError(.name, "\(base.typeWithArticle) has no attributes\(lengthHint)", at: range)
+        }
+        if let value = try object.attribute(name) { return value }
+        let names = object.attributeNames
+        var hint = Suggestions.hint(for: name, among: names)
+        if hint.isEmpty, !names.isEmpty, names.count <= 24 { hint = " (it has: \(names.joined(separator: ", ")))" }
+        throw ScriptError(.name, "\(object.typeName.withArticle) has no attribute '\(name)'\(hint)", at: range)
+    }
+
+    private func index(_ base: Value, _ position: Expr) throws -> Value {
+        let key = try evaluate(position)
+        guard let count = base.length else {
+            throw ScriptError(.type, "\(base.typeWithArticle) has no elements to index", at: position.range)
+        }
+        if case .range(let r) = key {
+            guard r.count == 0 || (r.element(0) >= 0 && r.element(0) < count && r.element(r.count - 1) >= 0
+                                   && r.element(r.count - 1) < count) else {
+                throw ScriptError(.value, "the range \(r.description) reaches outside \(base.typeWithArticle) of length \(count)",
+                                  at: position.range)
+            }
+            guard r.count <= Self.maximumListLength else {
+                throw ScriptError(.value, "the slice \(r.description) would hold more than \(Self.maximumListLength) elements",
+                                  at: position.range)
+            }
+            if case .string(let s) = base {
+                let characters = Array(s)
+                return .string(String(r.elements.map { characters[$0] }))
+            }
+            return .list(r.elements.map { element(of: base, at: $0) })
+        }
+        guard let i = key.integer else {
+            throw ScriptError(.type, "an index must be a whole number or a range, got \(key.written(limit: 40))",
+                              at: position.range)
+        }
+        let resolved = i < 0 ? i + count : i
+        guard resolved >= 0 && resolved < count else {
+            throw ScriptError(.value, "index \(i) is out of range: \(base.typeWithArticle) of length \(count)"
+                              + (count == 0 ? "" : " has indices 0…\(count - 1) (or -\(count)…-1 from the end)"),
+                              at: position.range)
+        }
+        return element(of: base, at: resolved)
+    }
+
+    /// Element `i` of a value with a length (already checked).
+    private func element(of base: Value, at i: Int) -> Value {
+        switch base {
+        case .list(let items): return items[i]
+        case .string(let s): return .string(String(s[s.index(s.startIndex, offsetBy: i)]))
+        case .range(let r): return Value(r.element(i))
+        case .object(let o): return o.element(at: i)
+        default: return .none
+        }
+    }
+}
+
+extension String {
+    /// "a model", "an adapter".
+    var withArticle: String { Value.withArticle(self) }
+}

@@ -1,0 +1,297 @@
+/// Splits source text into tokens. Line breaks end statements except inside brackets, so an
+/// expression may span lines within `( )` or `[ ]`. `scan` never throws: it stops at the
+/// first error and says what was open there, which completion and `isComplete` need.
+public struct Lexer {
+    /// What scanning found: the tokens before the first error (ending in `.end` when there
+    /// was none), the error, and what was left open at the end of the text.
+    public struct Scan: Sendable {
+        public var tokens: [Token]
+        public var error: ScriptError?
+        /// Brackets opened and not closed, innermost last.
+        public var openBrackets: [Token]
+        /// A string still open at the end of the text: where it starts, what it holds so far,
+        /// and whether it is a triple-quoted (multi-line) one.
+        public var openString: (start: SourceLocation, content: String, triple: Bool)?
+    }
+
+    /// The tokens of `source`, ending in `.end`; throws the first lexical error.
+    public static func tokenize(_ source: String) throws -> [Token] {
+        let scan = scan(source)
+        if let error = scan.error { throw error }
+        return scan.tokens
+    }
+
+    public static func scan(_ source: String) -> Scan {
+        var lexer = Lexer(source)
+        lexer.run()
+        return Scan(tokens: lexer.tokens, error: lexer.error, openBrackets: lexer.brackets, openString: lexer.openString)
+    }
+
+    private let text: [Unicode.Scalar]
+    private var position = 0, line = 1, column = 1
+    private var tokens: [Token] = []
+    private var brackets: [Token] = []
+    private var error: ScriptError?
+    private var openString: (start: SourceLocation, content: String, triple: Bool)?
+
+    private init(_ source: String) {
+        text = Array(source.unicodeScalars)
+    }
+
+    private var location: SourceLocation { SourceLocation(offset: position, line: line, column: column) }
+
+    private func peek(_ ahead: Int = 0) -> Unicode.Scalar? {
+        position + ahead < text.count ? text[position + ahead] : nil
+    }
+
+    private mutating func advance() {
+        if text[position] == "\n" {
+            line += 1
+            column = 1
+        } else {
+            column += 1
+        }
+        position += 1
+    }
+
+    private mutating func run() {
+        while error == nil {
+            skipSpaceAndComments()
+            guard let c = peek() else { break }
+            let start = location
+            if c == "\n" {
+                advance()
+                // Inside brackets a line break is only space; a run of them is one separator.
+                if brackets.isEmpty, let last = tokens.last, last.kind != .newline {
+                    tokens.append(Token(kind: .newline, range: SourceRange(start, location)))
+                }
+            } else if c.isDigit {
+                lexNumber(from: start)
+            } else if c.startsIdentifier {
+                lexIdentifier(from: start)
+            } else if c == "\"" || c == "'" {
+                lexString(from: start, quote: c)
+            } else {
+                lexPunctuation(from: start)
+            }
+        }
+        if error == nil { tokens.append(Token(kind: .end, range: SourceRange(location, location))) }
+    }
+
+    private mutating func fail(_ message: String, _ range: SourceRange) {
+        if error == nil { error = ScriptError(.syntax, message, at: range) }
+    }
+
+    private mutating func skipSpaceAndComments() {
+        while let c = peek() {
+            if c == " " || c == "\t" || c == "\r" || c == "\u{FEFF}" {
+                advance()
+            } else if c == "#" {
+                while let d = peek(), d != "\n" { advance() }
+            } else {
+                return
+            }
+        }
+    }
+
+    // MARK: names and numbers
+
+    private mutating func lexIdentifier(from start: SourceLocation) {
+        var name = String.UnicodeScalarView()
+        while let c = peek(), c.continuesIdentifier {
+            name.append(c)
+            advance()
+        }
+        let word = String(name)
+        let kind: TokenKind = Keyword(rawValue: word).map { .keyword($0) } ?? .identifier(word)
+        tokens.append(Token(kind: kind, range: SourceRange(start, location)))
+    }
+
+    /// `12`, `1_000`, `0.5`, `1e-3`, `2.5E+4`. A `.` joins the number only before a digit, so
+    /// `0..<4` is a number and a range operator.
+    private mutating func lexNumber(from start: SourceLocation) {
+        var digits = ""
+        func takeDigits(_ lexer: inout Lexer) -> Bool {
+            var any = false
+            while let c = lexer.peek(), c.isDigit || (c == "_" && any && lexer.peek(1)?.isDigit == true) {
+                if c != "_" { digits.unicodeScalars.append(c) }
+                any = true
+                lexer.advance()
+            }
+            return any
+        }
+        _ = takeDigits(&self)
+        if peek() == ".", peek(1)?.isDigit == true {
+            digits += "."
+            advance()
+            _ = takeDigits(&self)
+        }
+        if let e = peek(), e == "e" || e == "E" {
+            let signed = peek(1) == "+" || peek(1) == "-"
+            if peek(signed ? 2 : 1)?.isDigit == true {
+                digits += "e"
+                advance()
+                if signed {
+                    digits.unicodeScalars.append(peek()!)
+                    advance()
+                }
+                _ = takeDigits(&self)
+            } else if peek(1)?.continuesIdentifier != true || signed {
+                advance()
+                if signed { advance() }
+                return fail("expected digits after the exponent 'e', as in 1e-3",
+                            SourceRange(start, location))
+            }
+        }
+        if let c = peek(), c.continuesIdentifier {
+            let numberEnd = location
+            while let d = peek(), d.continuesIdentifier { advance() }
+            return fail("a number cannot run into a name: put an operator or a space after it",
+                        SourceRange(numberEnd, location))
+        }
+        guard let value = Double(digits), value.isFinite else {
+            return fail("the number \(digits) is too large", SourceRange(start, location))
+        }
+        tokens.append(Token(kind: .number(value), range: SourceRange(start, location)))
+    }
+
+    // MARK: strings
+
+    /// `"…"` or `'…'` on one line, or `"""…"""` / `'''…'''` over several; escapes `\n \t \r
+    /// \0 \\ \" \' \u{…}`.
+    private mutating func lexString(from start: SourceLocation, quote: Unicode.Scalar) {
+        let triple = peek(1) == quote && peek(2) == quote
+        for _ in 0..<(triple ? 3 : 1) { advance() }
+        var content = String.UnicodeScalarView()
+        while true {
+            guard let c = peek() else {
+                openString = (start, String(content), triple)
+                let closer = String(repeating: String(quote), count: triple ? 3 : 1)
+                return fail("unterminated string: close it with \(closer)", SourceRange(start, location))
+            }
+            if c == quote, !triple || (peek(1) == quote && peek(2) == quote) {
+                for _ in 0..<(triple ? 3 : 1) { advance() }
+                tokens.append(Token(kind: .string(String(content)), range: SourceRange(start, location)))
+                return
+            }
+            if c == "\n", !triple {
+                openString = nil
+                return fail("unterminated string: close it with \(quote) before the end of the line "
+                            + "(use \\n for a line break, or \(quote)\(quote)\(quote) for text over several lines)",
+                            SourceRange(start, location))
+            }
+            if c == "\\" {
+                guard let scalar = lexEscape() else {
+                    if error == nil { continue }
+                    return
+                }
+                content.append(scalar)
+            } else {
+                if triple, c == "\r", peek(1) == "\n" {
+                    advance()
+                    continue
+                }
+                content.append(c)
+                advance()
+            }
+        }
+    }
+
+    /// The scalar an escape stands for (the lexer is on its backslash); nil after an error.
+    private mutating func lexEscape() -> Unicode.Scalar? {
+        let start = location
+        advance()
+        guard let c = peek() else { return nil }
+        let simple: [Unicode.Scalar: Unicode.Scalar] = [
+            "n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "\"": "\"", "'": "'",
+        ]
+        if let scalar = simple[c] {
+            advance()
+            return scalar
+        }
+        guard c == "u" else {
+            if c != "\n" { advance() }
+            fail("unknown escape '\\\(c == "\n" ? "" : String(c))': use \\n \\t \\r \\0 \\\\ \\\" \\' or \\u{…}",
+                 SourceRange(start, location))
+            return nil
+        }
+        advance()
+        guard peek() == "{" else {
+            fail("a \\u escape needs braces, as in \\u{e9}", SourceRange(start, location))
+            return nil
+        }
+        advance()
+        var hex = ""
+        while let d = peek(), d.properties.isASCIIHexDigit {
+            hex.unicodeScalars.append(d)
+            advance()
+        }
+        guard peek() == "}", (1...8).contains(hex.count) else {
+            if peek() != nil, peek() != "\n" { advance() }
+            fail("a \\u escape holds 1 to 8 hexadecimal digits in braces, as in \\u{1F600}", SourceRange(start, location))
+            return nil
+        }
+        advance()
+        guard let value = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(value) else {
+            fail("\\u{\(hex)} is not a Unicode scalar value", SourceRange(start, location))
+            return nil
+        }
+        return scalar
+    }
+
+    // MARK: punctuation
+
+    private mutating func lexPunctuation(from start: SourceLocation) {
+        let c = peek()!
+        if matches(".."), !matches("..<"), !matches("...") {
+            advance()
+            advance()
+            return fail("write '..<' for a range that stops before its end, '...' for one that includes it",
+                        SourceRange(start, location))
+        }
+        // Longest match first: "..<" and "..." before ".", "==" before "=".
+        for p in Self.byLength where matches(p.rawValue) {
+            for _ in p.rawValue.unicodeScalars { advance() }
+            let token = Token(kind: .punctuation(p), range: SourceRange(start, location))
+            if p.closer != nil {
+                brackets.append(token)
+            } else if p == .rightParen || p == .rightBracket, !brackets.isEmpty {
+                brackets.removeLast()
+            }
+            tokens.append(token)
+            return
+        }
+        let hints: [String: String] = [
+            "!": "write 'not' instead of '!'",
+            "&&": "write 'and' instead of '&&'", "&": "write 'and' instead of '&'",
+            "||": "write 'or' instead of '||'", "|": "write 'or' instead of '|'",
+            "{": "the language has no '{ }' blocks; lists are written [a, b]",
+            "}": "the language has no '{ }' blocks; lists are written [a, b]",
+            "\\": "a backslash escapes characters inside strings only",
+        ]
+        for (text, hint) in hints.sorted(by: { $0.key.count > $1.key.count }) where matches(text) {
+            for _ in text.unicodeScalars { advance() }
+            return fail(hint, SourceRange(start, location))
+        }
+        advance()
+        let shown = c.properties.generalCategory == .control || c == " " ? "U+\(String(c.value, radix: 16, uppercase: true))" : String(c)
+        fail("unexpected character '\(shown)'", SourceRange(start, location))
+    }
+
+    private static let byLength = Punctuation.allCases.sorted { $0.rawValue.count > $1.rawValue.count }
+
+    private func matches(_ s: String) -> Bool {
+        var i = 0
+        for scalar in s.unicodeScalars {
+            guard peek(i) == scalar else { return false }
+            i += 1
+        }
+        return true
+    }
+}
+
+extension Unicode.Scalar {
+    var isDigit: Bool { ("0"..."9").contains(self) }
+    var startsIdentifier: Bool { self == "_" || (value < 128 ? properties.isAlphabetic : properties.isXIDStart) }
+    var continuesIdentifier: Bool { self == "_" || (value < 128 ? isDigit || properties.isAlphabetic : properties.isXIDContinue) }
+}

@@ -1,0 +1,352 @@
+/// Reads tokens into a `Program` by recursive descent. Precedence, loosest first:
+/// `or`, `and`, `not`, comparisons (`== != < <= > >=`, not chained), ranges (`..<`, `...`),
+/// `+ -`, `* / %`, unary `-`, then calls, indexing and attributes. Stops at the first error.
+public struct Parser {
+    /// Deepest nesting of brackets and prefix operators the parser follows, and of the
+    /// finished syntax tree: beyond these, parsing or evaluating could run out of stack.
+    static let maximumNesting = 64
+    static let maximumDepth = 256
+
+    private let tokens: [Token]
+    private var index = 0
+    private var nesting = 0
+
+    public static func parse(_ source: String) throws -> Program {
+        var parser = Parser(tokens: try Lexer.tokenize(source))
+        return try parser.program()
+    }
+
+    init(tokens: [Token]) {
+        self.tokens = tokens
+    }
+
+    private var current: Token { tokens[index] }
+
+    private func peekKind(_ ahead: Int) -> TokenKind {
+        tokens[min(index + ahead, tokens.count - 1)].kind
+    }
+
+    @discardableResult
+    private mutating func advance() -> Token {
+        let token = tokens[index]
+        if index < tokens.count - 1 { index += 1 }
+        return token
+    }
+
+    private mutating func take(_ p: Punctuation) -> Token? {
+        current.isPunctuation(p) ? advance() : nil
+    }
+
+    private func error(_ message: String, at range: SourceRange? = nil) -> ScriptError {
+        ScriptError(.syntax, message, at: range ?? current.range)
+    }
+
+    // MARK: statements
+
+    mutating func program() throws -> Program {
+        var statements: [Statement] = []
+        while true {
+            while current.kind == .newline || current.isPunctuation(.semicolon) { advance() }
+            if current.kind == .end { break }
+            statements.append(try statement())
+            guard current.kind == .newline || current.kind == .end || current.isPunctuation(.semicolon) else {
+                throw error("expected the end of the statement (a new line or ';'), found \(current.quoted)")
+            }
+        }
+        return Program(statements: statements)
+    }
+
+    private mutating func statement() throws -> Statement {
+        let target = try expression()
+        guard let equals = take(.assign) else {
+            return Statement(kind: .expression(target), range: target.range)
+        }
+        guard case .name(let name) = target.kind else {
+            throw error("cannot assign to \(Self.describe(target)): only a name can be assigned to, as in x = … "
+                        + "(to compare, write '==')", at: target.range)
+        }
+        if current.kind == .newline || current.kind == .end || current.isPunctuation(.semicolon) {
+            throw error("expected a value after '=' (\(name) = …)", at: equals.range)
+        }
+        let value = try expression()
+        if current.isPunctuation(.assign) {
+            throw error("one '=' per statement: write each assignment on its own line")
+        }
+        return Statement(kind: .assignment(name: name, nameRange: target.range, value: value),
+                         range: SourceRange(from: target.range, to: value.range))
+    }
+
+    private static func describe(_ e: Expr) -> String {
+        switch e.kind {
+        case .call: "a call"
+        case .attribute: "an attribute"
+        case .index: "an element"
+        default: "a value"
+        }
+    }
+
+    // MARK: operators
+
+    mutating func expression() throws -> Expr {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maximumNesting else {
+            throw error("expression nested too deeply (more than \(Self.maximumNesting) levels)")
+        }
+        let e = try or()
+        guard e.depth <= Self.maximumDepth else {
+            throw error("expression too long or nested too deeply (more than \(Self.maximumDepth) levels): "
+                        + "split it over several assignments", at: e.range)
+        }
+        return e
+    }
+
+    private mutating func or() throws -> Expr {
+        var left = try and()
+        while current.kind == .keyword(.or) {
+            advance()
+            let right = try and()
+            left = Expr(.binary(.or, left, right), SourceRange(from: left.range, to: right.range))
+        }
+        return left
+    }
+
+    private mutating func and() throws -> Expr {
+        var left = try not()
+        while current.kind == .keyword(.and) {
+            advance()
+            let right = try not()
+            left = Expr(.binary(.and, left, right), SourceRange(from: left.range, to: right.range))
+        }
+        return left
+    }
+
+    private mutating func not() throws -> Expr {
+        guard current.kind == .keyword(.not) else { return try comparison() }
+        let op = advance()
+        let operand = try nested { try $0.not() }
+        return Expr(.unary(.not, operand), SourceRange(from: op.range, to: operand.range))
+    }
+
+    private static let comparisons: [Punctuation: BinaryOperator] = [
+        .equal: .equal, .notEqual: .notEqual, .less: .less, .lessOrEqual: .lessOrEqual,
+        .greater: .greater, .greaterOrEqual: .greaterOrEqual,
+    ]
+
+    private mutating func comparison() throws -> Expr {
+        let left = try range()
+        guard case .punctuation(let p) = current.kind, let op = Self.comparisons[p] else { return left }
+        advance()
+        let right = try range()
+        if case .punctuation(let q) = current.kind, Self.comparisons[q] != nil {
+            throw error("comparisons cannot be chained: write a < b and b < c")
+        }
+        return Expr(.binary(op, left, right), SourceRange(from: left.range, to: right.range))
+    }
+
+    private mutating func range() throws -> Expr {
+        let lower = try additive()
+        let closed: Bool
+        if current.isPunctuation(.halfOpenRange) { closed = false }
+        else if current.isPunctuation(.closedRange) { closed = true }
+        else { return lower }
+        advance()
+        let upper = try additive()
+        if current.isPunctuation(.halfOpenRange) || current.isPunctuation(.closedRange) {
+            throw error("a range has one lower and one upper bound: write 0..<n")
+        }
+        return Expr(.range(lower, upper, closed: closed), SourceRange(from: lower.range, to: upper.range))
+    }
+
+    private mutating func additive() throws -> Expr {
+        var left = try multiplicative()
+        while true {
+            let op: BinaryOperator
+            if current.isPunctuation(.plus) { op = .add } else if current.isPunctuation(.minus) { op = .subtract } else { return left }
+            advance()
+            let right = try multiplicative()
+            left = Expr(.binary(op, left, right), SourceRange(from: left.range, to: right.range))
+        }
+    }
+
+    private mutating func multiplicative() throws -> Expr {
+        var left = try unary()
+        while true {
+            let op: BinaryOperator
+            switch current.kind {
+            case .punctuation(.star): op = .multiply
+            case .punctuation(.slash): op = .divide
+            case .punctuation(.percent): op = .remainder
+            default: return left
+            }
+            advance()
+            let right = try unary()
+            left = Expr(.binary(op, left, right), SourceRange(from: left.range, to: right.range))
+        }
+    }
+
+    private mutating func unary() throws -> Expr {
+        guard current.isPunctuation(.minus) else { return try postfix() }
+        let op = advance()
+        let operand = try nested { try $0.unary() }
+        return Expr(.unary(.negate, operand), SourceRange(from: op.range, to: operand.range))
+    }
+
+    /// Runs `parse` one level deeper, refusing nesting past the limit.
+    private mutating func nested(_ parse: (inout Parser) throws -> Expr) throws -> Expr {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maximumNesting else {
+            throw error("expression nested too deeply (more than \(Self.maximumNesting) levels)")
+        }
+        return try parse(&self)
+    }
+
+    // MARK: calls, indexing, attributes
+
+    private mutating func postfix() throws -> Expr {
+        var e = try primary()
+        while true {
+            if let open = take(.leftParen) {
+                let arguments = try callArguments(open: open)
+                let close = advance()
+                e = Expr(.call(e, arguments, closing: close.range), SourceRange(from: e.range, to: close.range))
+            } else if let open = take(.leftBracket) {
+                if current.isPunctuation(.rightBracket) {
+                    throw error("expected an index inside '[ ]', as in xs[0] or xs[-1]")
+                }
+                let position = try expression()
+                let close = try closing(.rightBracket, opened: open)
+                e = Expr(.index(e, position), SourceRange(from: e.range, to: close.range))
+            } else if let dot = take(.dot) {
+                guard case .identifier(let name) = current.kind else {
+                    throw error("expected an attribute name after '.', found \(current.quoted)",
+                                at: current.kind == .end || current.kind == .newline ? dot.range : current.range)
+                }
+                let nameRange = advance().range
+                e = Expr(.attribute(e, name: name, nameRange: nameRange), SourceRange(from: e.range, to: nameRange))
+            } else {
+                return e
+            }
+            guard e.depth <= Self.maximumDepth else {
+                throw error("expression too long (more than \(Self.maximumDepth) levels): split it over several assignments",
+                            at: e.range)
+            }
+        }
+    }
+
+    /// Arguments up to (not including) the `)` that closes `open`: positional ones first,
+    /// then keyword ones, `name: value`.
+    private mutating func callArguments(open: Token) throws -> [CallArgument] {
+        var arguments: [CallArgument] = []
+        var seenKeyword: CallArgument?
+        while !current.isPunctuation(.rightParen) {
+            guard current.kind != .end else { throw unclosed(open, expected: .rightParen) }
+            if current.isPunctuation(.comma) { throw error("expected an argument before ','") }
+            var argument: CallArgument
+            if case .identifier(let label) = current.kind, peekKind(1) == .punctuation(.colon) {
+                let labelRange = advance().range
+                advance()
+                if current.isPunctuation(.comma) || current.isPunctuation(.rightParen) || current.kind == .end {
+                    throw error("expected a value for '\(label):'")
+                }
+                argument = CallArgument(label: label, labelRange: labelRange, value: try expression())
+                if let previous = arguments.first(where: { $0.label == label }) {
+                    throw error("argument '\(label)' is given twice (first at \(previous.labelRange!.start))", at: labelRange)
+                }
+                seenKeyword = argument
+            } else {
+                if case .identifier(let label) = current.kind, peekKind(1) == .punctuation(.assign) {
+                    throw error("keyword arguments are written with ':', as in \(label): …", at: tokens[index + 1].range)
+                }
+                argument = CallArgument(label: nil, labelRange: nil, value: try expression())
+                if let keyword = seenKeyword {
+                    throw error("a positional argument cannot follow the keyword argument '\(keyword.label!):'",
+                                at: argument.value.range)
+                }
+            }
+            arguments.append(argument)
+            if take(.comma) == nil, !current.isPunctuation(.rightParen) {
+                throw unclosed(open, expected: .rightParen)
+            }
+        }
+        return arguments
+    }
+
+    /// "expected ')' to close '(' at 1:5" — or, for a mismatched closer, says which.
+    private func unclosed(_ open: Token, expected: Punctuation) -> ScriptError {
+        let found = current.kind == .end ? "" : ", found \(current.quoted)"
+        var hint = ""
+        if expected == .rightParen, current.kind != .end, !current.isPunctuation(.rightBracket) {
+            hint = " (separate arguments with ',')"
+        }
+        guard case .punctuation(let opener) = open.kind else { return error("unbalanced brackets") }
+        return error("expected '\(expected.rawValue)' to close '\(opener.rawValue)' at \(open.range.start)\(found)\(hint)")
+    }
+
+    private mutating func closing(_ expected: Punctuation, opened open: Token) throws -> Token {
+        guard let close = take(expected) else { throw unclosed(open, expected: expected) }
+        return close
+    }
+
+    // MARK: atoms
+
+    private mutating func primary() throws -> Expr {
+        let token = current
+        switch token.kind {
+        case .number(let value):
+            advance()
+            return Expr(.number(value), token.range)
+        case .string(let text):
+            advance()
+            return Expr(.string(text), token.range)
+        case .keyword(.true), .keyword(.false):
+            advance()
+            return Expr(.bool(token.kind == .keyword(.true)), token.range)
+        case .keyword(.none):
+            advance()
+            return Expr(.none, token.range)
+        case .identifier(let name):
+            if reservedWords.contains(name) { throw reserved(name, token.range) }
+            advance()
+            return Expr(.name(name), token.range)
+        case .punctuation(.leftParen):
+            advance()
+            if current.isPunctuation(.rightParen) { throw error("expected an expression inside '( )'") }
+            let inner = try expression()
+            if current.isPunctuation(.comma) {
+                throw error("expected ')' to close '(' at \(token.range.start), found ',' (write a list as [a, b])")
+            }
+            let close = try closing(.rightParen, opened: token)
+            return Expr(inner.kind, SourceRange(from: token.range, to: close.range))
+        case .punctuation(.leftBracket):
+            advance()
+            var items: [Expr] = []
+            while !current.isPunctuation(.rightBracket) {
+                guard current.kind != .end else { throw unclosed(token, expected: .rightBracket) }
+                if current.isPunctuation(.comma) { throw error("expected a list element before ','") }
+                items.append(try expression())
+                if take(.comma) == nil, !current.isPunctuation(.rightBracket) {
+                    if current.kind == .end { throw unclosed(token, expected: .rightBracket) }
+                    throw error("expected ',' or ']' to close '[' at \(token.range.start), found \(current.quoted)")
+                }
+            }
+            let close = advance()
+            return Expr(.list(items), SourceRange(from: token.range, to: close.range))
+        case .end:
+            throw error("expected an expression, found the end of the input")
+        case .newline:
+            throw error("expected an expression before the end of the line "
+                        + "(to continue an expression on the next line, put it in parentheses)")
+        default:
+            throw error("expected an expression, found \(token.quoted)")
+        }
+    }
+
+    private func reserved(_ word: String, _ range: SourceRange) -> ScriptError {
+        let spelled = ["True": "true", "False": "false", "None": "none", "null": "none", "nil": "none"]
+        if let right = spelled[word] { return error("write '\(right)', not '\(word)'", at: range) }
+        return error("'\(word)' is not part of the cast language: it has assignments, expressions and calls only "
+                     + "(see help())", at: range)
+    }
+}

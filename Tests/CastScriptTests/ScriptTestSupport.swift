@@ -1,0 +1,120 @@
+import CastTestSupport
+import Foundation
+import Testing
+@testable import CastScript
+
+/// An expression as an s-expression, so tests can state a parse compactly:
+/// `1 + 2 * 3` is `(+ 1 (* 2 3))`.
+func sexpr(_ e: Expr) -> String {
+    switch e.kind {
+    case .number(let x): return Value.format(x)
+    case .string(let s): return Value.quote(s)
+    case .bool(let b): return b ? "true" : "false"
+    case .none: return "none"
+    case .name(let n): return n
+    case .list(let items): return "[" + items.map(sexpr).joined(separator: " ") + "]"
+    case .unary(let op, let x): return "(\(op.rawValue) \(sexpr(x)))"
+    case .binary(let op, let a, let b): return "(\(op.rawValue) \(sexpr(a)) \(sexpr(b)))"
+    case .range(let a, let b, let closed): return "(\(closed ? "..." : "..<") \(sexpr(a)) \(sexpr(b)))"
+    case .call(let f, let arguments, _):
+        let parts = arguments.map { ($0.label.map { "\($0):" } ?? "") + sexpr($0.value) }
+        return "(call \(sexpr(f))" + parts.map { " " + $0 }.joined() + ")"
+    case .attribute(let base, let name, _): return "(. \(sexpr(base)) \(name))"
+    case .index(let base, let i): return "([] \(sexpr(base)) \(sexpr(i)))"
+    }
+}
+
+/// Each statement of `source` as an s-expression; assignments as `(= name value)`.
+func parsed(_ source: String) throws -> [String] {
+    try Parser.parse(source).statements.map { statement in
+        switch statement.kind {
+        case .assignment(let name, _, let value): "(= \(name) \(sexpr(value)))"
+        case .expression(let e): sexpr(e)
+        }
+    }
+}
+
+/// The error `body` throws, which must be a `ScriptError`.
+func scriptError(_ body: () throws -> Any) -> ScriptError? {
+    do {
+        _ = try body()
+        return nil
+    } catch let error as ScriptError {
+        return error
+    } catch {
+        Issue.record("not a ScriptError: \(error)")
+        return nil
+    }
+}
+
+/// "line:column: message" of the error parsing `source` gives.
+func syntaxError(_ source: String) -> String? {
+    scriptError { try Parser.parse(source) }.map { "\($0.range.start): \($0.message)" }
+}
+
+/// An interpreter with only the builtins that touch no model, printing into a buffer.
+final class Sandbox {
+    let interpreter = Interpreter(builtins: Builtins.pure)
+    var printed = ""
+
+    init() {
+        interpreter.output = { [unowned self] in self.printed += $0 }
+    }
+
+    /// The value of `source`'s last statement.
+    func value(_ source: String) throws -> Value { try interpreter.evaluate(source) }
+
+    /// `text/plain` of `source`'s value.
+    func show(_ source: String) throws -> String { try value(source).plainText }
+
+    /// "line:column: message" of the error `source` raises.
+    func error(_ source: String) -> String? {
+        scriptError { try self.interpreter.evaluate(source) }.map { "\($0.range.start): \($0.message)" }
+    }
+}
+
+enum ScriptTestFiles {
+    /// The `cast` built beside these tests: the test bundle's own folder first (so a build
+    /// with `--scratch-path` finds its own binary), then the default `.build`.
+    static func castExecutable() throws -> URL {
+        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent(),
+                          Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
+        for folder in candidates {
+            let url = folder.appendingPathComponent("cast")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return try TestSupport.castExecutable()
+    }
+
+    /// Runs the built `cast` to the end: exit status, stdout and stderr.
+    static func runCast(_ arguments: [String], input: String? = nil,
+                        environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = try castExecutable()
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        process.currentDirectoryURL = TestSupport.repository
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("cast-run-\(UUID().uuidString).out")
+        let err = out.appendingPathExtension("err")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: out)
+            try? FileManager.default.removeItem(at: err)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        if let input {
+            let pipe = Pipe()
+            process.standardInput = pipe
+            try process.run()
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try pipe.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+        process.waitUntilExit()
+        return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+    }
+}
