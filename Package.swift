@@ -33,8 +33,10 @@ let package = Package(
         ]),
         // The cast language: lexer, parser, evaluator, values, builtins, display and progress.
         .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters"]),
+        // The readline front end (`cast repl`): an input loop apart from the terminal transport.
+        .target(name: "CastREPL", dependencies: ["CastScript", "CReadline"]),
         .executableTarget(name: "cast", dependencies: [
-            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript",
+            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript", "CastREPL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share (real models, temporary folders, gradient errors).
@@ -48,5 +50,7 @@ let package = Package(
                     resources: [.copy("References")]),
         .testTarget(name: "CastScriptTests", dependencies: ["CastScript", "CastTestSupport"],
                     exclude: ["Golden"]),
+        .testTarget(name: "CastREPLTests", dependencies: ["CastREPL", "CastScript", "CastTestSupport"],
+                    exclude: ["pty_driver.py"]),
     ]
 )

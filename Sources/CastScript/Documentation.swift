@@ -38,7 +38,8 @@ public enum Documentation {
     public static var objectTypes: [TypePage] {
         [TypePage(ModelValue.self), TypePage(TokenizerValue.self), TypePage(TokenListValue.self),
          TypePage(GenerationValue.self), TypePage(LogitsValue.self), TypePage(TableValue.self),
-         TypePage(RecordValue.self), TypePage(TextValue.self)]
+         TypePage(RecordValue.self), TypePage(TextValue.self), TypePage(TaskValue.self), TypePage(CorpusValue.self),
+         TypePage(LoRAValue.self), TypePage(CastValue.self)]
     }
 
     /// The plain types and one line on each.

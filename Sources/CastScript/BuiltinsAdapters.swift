@@ -1,0 +1,210 @@
+import CastAdapters
+import CastModels
+import Foundation
+
+/// The builtins over adapters: tasks, corpora, LoRAs (fresh, loaded, saved, trained), CAST
+/// (cast, train, step, export), cross_lora, evaluation and held-out KL.
+enum AdapterBuiltins {
+    static var all: [Builtin] {
+        [task, corpus, lora, loadAdapter, save, trainLoRA, TrainingBuiltins.cast, TrainingBuiltins.train, TrainingBuiltins.step,
+         TrainingBuiltins.evaluate, TrainingBuiltins.crossLoRA, TrainingBuiltins.export, TrainingBuiltins.heldOutKL]
+    }
+
+    static let taskType = ParameterType.either(.object(TaskValue.self), .string)
+    static let loraType = ParameterType.object(LoRAValue.self)
+    static let castType = ParameterType.object(CastValue.self)
+    static let corpusType = ParameterType.object(CorpusValue.self)
+    static let stringList = ParameterType.list(of: .string, named: "list of strings")
+    static let integerList = ParameterType.list(of: .integer, named: "list of whole numbers")
+
+    static var task: Builtin {
+        Builtin("task", [Parameter("name", .string, help: "A built-in task (arith, dates, reverse) or a JSONL file of {prompt, answer, split}.")],
+                returns: "task",
+                help: "A task: prompts with their answers, split into train and test. train_lora trains on the train split; "
+                    + "evaluate scores greedy answers on the test split. t.train and t.test count the examples.",
+                example: "t = task(\"arith\")\nt.examples", usesEngine: true) { call in
+            .object(try taskValue(call, "name"))
+        }
+    }
+
+    /// A task argument: a task value, or a name or path loaded now.
+    static func taskValue(_ call: Call, _ name: String) throws -> TaskValue {
+        if let t = call.object(name, as: TaskValue.self) { return t }
+        let text = call.string(name)
+        do {
+            return TaskValue(suite: try TaskSuite.load(text), source: text)
+        } catch {
+            throw call.error(name, Interpreter.describe(error), kind: .value)
+        }
+    }
+
+    static var corpus: Builtin {
+        Builtin("corpus", [Parameter("name", .string, default: .string("wiki"),
+                                     help: "wiki (Wikipedia summaries, fetched into the cache on first use) or a JSON file of texts.")],
+                returns: "corpus",
+                help: "General text for CAST: train distils on its windows, held_out_kl measures on its held-out part. "
+                    + "Windows for a pair of models are cut once and kept.",
+                example: "wiki = corpus(\"wiki\")", usesEngine: true) { call in
+            let name = call.string("name")
+            do {
+                if name == "wiki" { return .object(CorpusValue(corpus: try TextCorpus.wiki())) }
+                guard FileManager.default.fileExists(atPath: name) else {
+                    throw AdapterError("no corpus '\(name)' (wiki, or the path of a JSON file)")
+                }
+                let url = URL(fileURLWithPath: name)
+                return .object(CorpusValue(corpus: try TextCorpus.load(url, name: url.deletingPathExtension().lastPathComponent)))
+            } catch let error as ScriptError {
+                throw error
+            } catch {
+                throw call.error("name", Interpreter.describe(error))
+            }
+        }
+    }
+
+    static func loraParameters(rank: Int = 8) -> [Parameter] {
+        [Parameter("rank", .integer, default: Value(rank), help: "The rank r of A (r × in) and B (out × r)."),
+         Parameter("alpha", .optional(.number), default: Value.none, help: "Scale alpha/r; none: 2 × rank."),
+         Parameter("modules", stringList, default: Value(["q_proj", "v_proj"]),
+                   help: "PEFT module names: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (GPT-2: c_attn, c_proj, c_fc)."),
+         Parameter("layers", .optional(integerList), default: Value.none, help: "Only these layers; none: every layer.")]
+    }
+
+    /// The LoRA config `rank`, `alpha`, `modules`, `layers` describe for `model`.
+    static func loraConfig(_ call: Call, _ model: ModelValue) throws -> LoRAConfig {
+        let config = model.transformer.config
+        let rank = try call.integer("rank", in: 1...max(1, config.hiddenSize))
+        var alpha = Double(2 * rank)
+        if case .number(let a) = call.value("alpha") {
+            guard a.isFinite, a > 0 else { throw call.error("alpha", "'alpha' must be a number > 0, got \(Value.format(a))") }
+            alpha = a
+        }
+        guard case .list(let moduleValues) = call.value("modules"), !moduleValues.isEmpty else {
+            throw call.error("modules", "'modules' must name at least one module")
+        }
+        let modules = moduleValues.map { $0.printed() }
+        var layers: [Int]?
+        if case .list(let items) = call.value("layers") {
+            let list = items.compactMap(\.integer)
+            guard !list.isEmpty else { throw call.error("layers", "'layers' must hold at least one layer (or be none)") }
+            if let bad = list.first(where: { $0 < 0 || $0 >= config.layerCount }) {
+                throw call.error("layers", "layer \(bad) does not exist: \(model.transformer.name) has layers 0..<\(config.layerCount)")
+            }
+            layers = list
+        }
+        return LoRAConfig(rank: rank, alpha: alpha, targetModules: modules, layers: layers, baseModel: model.transformer.name)
+    }
+
+    /// A fresh LoRA (B = 0) for `model`, with errors about the modules located at `modules`.
+    static func freshLoRA(_ call: Call, _ model: ModelValue, seed: UInt64) throws -> LoRAAdapter {
+        let config = try loraConfig(call, model)
+        do {
+            return try LoRAAdapter(for: model.transformer.config, config: config, seed: seed)
+        } catch {
+            throw call.error("modules", Interpreter.describe(error))
+        }
+    }
+
+    static var lora: Builtin {
+        Builtin("lora", [Parameter("model", .model, help: "The base model.")] + loraParameters() + [
+            Parameter("seed", .integer, default: Value(0), help: "Seed of A's initial values."),
+        ], returns: "lora",
+        help: "A fresh LoRA for a model: A random (Kaiming-uniform, as PEFT), B zero, so it does not change the model "
+            + "until trained. save writes it as a PEFT folder.",
+        example: "l = lora(m, rank: 4, modules: [\"q_proj\", \"k_proj\", \"v_proj\"])\nl.parameters", usesEngine: true) { call in
+            let model = call.object("model", as: ModelValue.self)!
+            let seed = try call.integer("seed", in: 0...Int.max)
+            return .object(LoRAValue(adapter: try freshLoRA(call, model, seed: UInt64(seed)), model: model, origin: "fresh"))
+        }
+    }
+
+    static var loadAdapter: Builtin {
+        Builtin("load_adapter", [Parameter("model", .model, help: "The model the adapter is for (a CAST folder's target)."),
+                                 Parameter("path", .string, help: "A PEFT folder, a GGUF-LoRA file or a CAST adapter folder.")],
+                returns: "lora",
+                help: "Loads an adapter for a model: a PEFT folder (adapter_config.json + adapter_model.safetensors), a "
+                    + "GGUF-LoRA file, or a CAST folder (cast transfer's output, read with its source LoRA and turned into "
+                    + "the LoRA it exports to).",
+                example: "l = load_adapter(m, \"out/arith-lora\")\nevaluate(l, task(\"arith\"), limit: 20)", usesEngine: true) { call in
+            let model = call.object("model", as: ModelValue.self)!
+            let path = call.string("path")
+            do {
+                if let folder = CastAdapterFolder.locate(path) {
+                    let lora = try CastAdapterFolder.load(folder, target: model.transformer).exported()
+                    return .object(LoRAValue(adapter: lora, model: model, origin: "CAST folder", path: path))
+                }
+                let lora = try LoRAAdapter.load(path, for: model.transformer.config)
+                try lora.adapters.validate(for: model.transformer)
+                return .object(LoRAValue(adapter: lora, model: model, origin: "loaded", path: path))
+            } catch {
+                throw call.error("path", Interpreter.describe(error))
+            }
+        }
+    }
+
+    static var save: Builtin {
+        Builtin("save", [Parameter("adapter", .either(loraType, castType), help: "A LoRA or a CAST adapter."),
+                         Parameter("path", .string, help: "The folder to write (created if missing)."),
+                         Parameter("gguf", .optional(.string), default: Value.none, help: "Also write a LoRA as a GGUF-LoRA file (for llama.cpp).")],
+                returns: "string",
+                help: "Writes an adapter and returns the path. A LoRA becomes a PEFT folder (and a GGUF-LoRA file with "
+                    + "gguf:). A CAST adapter becomes a CAST folder (cast_config.json + cast_adapter.safetensors), which "
+                    + "reads its source LoRA from where that was saved, so save the source LoRA first; export writes a "
+                    + "CAST adapter as a plain PEFT LoRA instead.",
+                example: "save(l, \"out/arith-lora\")\nsave(c, \"out/arith-cast\")", usesEngine: true) { call in
+            let path = call.string("path")
+            guard !path.isEmpty else { throw call.error("path", "'path' must not be empty") }
+            if let value = call.object("adapter", as: LoRAValue.self) {
+                do {
+                    try PEFTAdapterFolder.save(value.adapter, for: value.model.transformer.config, to: URL(fileURLWithPath: path))
+                } catch { throw call.error("path", Interpreter.describe(error)) }
+                value.path = path
+                if let gguf = call.optionalString("gguf") {
+                    do {
+                        try GGUFLoRAFile.save(value.adapter, for: value.model.transformer.config, to: URL(fileURLWithPath: gguf))
+                    } catch { throw call.error("gguf", Interpreter.describe(error)) }
+                }
+                return .string(path)
+            }
+            let value = call.object("adapter", as: CastValue.self)!
+            if call.optionalString("gguf") != nil {
+                throw call.error("gguf", "a CAST folder has no GGUF form; export(c, path, gguf: file) writes the LoRA it stands for")
+            }
+            guard let sourcePath = value.lora.path else {
+                throw call.error("adapter", "the CAST folder reads its source LoRA from disk, and this one was never saved: "
+                                 + "save(c.lora, \"folder\") first (or export(c, path) for a plain PEFT LoRA)")
+            }
+            do {
+                let identity = try SourceAdapterIdentity(of: sourcePath)
+                try CastAdapterFolder.save(value.cast, sourceAdapter: identity,
+                                           training: CastAdapterFolder.Training(options: value.options, step: value.steps),
+                                           to: URL(fileURLWithPath: path))
+            } catch { throw call.error("path", Interpreter.describe(error)) }
+            return .string(path)
+        }
+    }
+
+    static var trainLoRA: Builtin {
+        Builtin("train_lora", [Parameter("model", .model, help: "The base model."),
+                               Parameter("task", taskType, help: "A task (or its name): trains on its train split's answers.")]
+                + loraParameters() + [
+            Parameter("steps", .integer, default: Value(200), help: "Optimizer steps."),
+            Parameter("lr", .number, default: Value(2e-3), help: "Peak learning rate (warm-up over a tenth of the steps, at most 10, then cosine to lr/10)."),
+            Parameter("batch_size", .integer, default: Value(8), help: "Examples per step."),
+            Parameter("seed", .integer, default: Value(0), help: "Seed of the initial LoRA and of the example order."),
+        ], returns: "lora",
+        help: "Trains a fresh LoRA on a task (loss on the answer tokens, AdamW) and returns it. Reports each step's loss, "
+            + "rate and time left; interrupted (Ctrl-C), it stops after the current step and returns the LoRA as it is "
+            + "then, and train(l, t) or step(l, n) go on from there. l.loss lists the step losses.",
+        example: "l = train_lora(m, task(\"arith\"), rank: 8, steps: 300)\nl.loss[-1]", usesEngine: true) { call in
+            let model = call.object("model", as: ModelValue.self)!
+            let task = try taskValue(call, "task")
+            let seed = try call.integer("seed", in: 0...Int.max)
+            let options = try TrainingBuiltins.loraOptions(call, previous: nil)
+            let adapter = try freshLoRA(call, model, seed: UInt64(seed))
+            let value = LoRAValue(adapter: adapter, model: model, origin: "trained on \(task.suite.name)")
+            try TrainingBuiltins.startLoRARun(value, task: task, options: options, call: call)
+            try TrainingBuiltins.runLoRA(value, steps: nil, call: call)
+            return .object(value)
+        }
+    }
+}
