@@ -57,6 +57,14 @@ public final class PairedCorpus: @unchecked Sendable {
         }
     }
 
+    /// Windows of `corpus` for a teacher and a student model (both must carry tokenizers).
+    public convenience init(_ corpus: TextCorpus, teacher: Transformer, student: Transformer, length: Int) throws {
+        guard let t = teacher.tokenizer, let s = student.tokenizer else {
+            throw AdapterError("CAST needs both models' tokenizers (GGUF files carry them)")
+        }
+        try self.init(corpus, teacher: t, student: s, length: length)
+    }
+
     /// Windows given as token sequences of one shared vocabulary (every position paired).
     public init(name: String, train: [[Int32]], heldOut: [[Int32]]) throws {
         guard !train.isEmpty, !train.contains(where: \.isEmpty) else { throw AdapterError("corpus \(name): no training windows") }

@@ -52,10 +52,7 @@ public final class CorpusValue: ScriptObject {
     func paired(teacher: Transformer, student: Transformer, length: Int) throws -> PairedCorpus {
         let key = "\(teacher.name)|\(student.name)|\(length)"
         if let p = paired[key] { return p }
-        guard let t = teacher.tokenizer, let s = student.tokenizer else {
-            throw AdapterError("CAST needs both models' tokenizers (GGUF files carry them)")
-        }
-        let p = try PairedCorpus(corpus, teacher: t, student: s, length: length)
+        let p = try PairedCorpus(corpus, teacher: teacher, student: student, length: length)
         paired[key] = p
         return p
     }

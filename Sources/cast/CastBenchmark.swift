@@ -30,7 +30,7 @@ enum CastBenchmark {
         options.training.steps = 2 * (timedSteps + 1)
         options.training.batchSize = batch
         options.windowLength = window
-        let corpus = try PairedCorpus(try TextCorpus.wiki(), teacher: teacher.tokenizer!, student: student.tokenizer!, length: window)
+        let corpus = try PairedCorpus(try TextCorpus.wiki(), teacher: teacher, student: student, length: window)
         let cast = try CastAdapter(lora: lora, source: teacher, target: student, seed: 0)
         let trainer = try CastTrainer(teacher: teacher, lora: lora, student: student, cast: cast, corpus: corpus, options: options)
         let windows = corpus.batch(step: 0, size: batch, seed: 0)
