@@ -28,16 +28,6 @@ struct TerminalTests {
 
     static let ctrlC = "\u{03}", ctrlD = "\u{04}", up = "\u{1B}[A", tab = "\t"
 
-    /// The `cast` built beside these tests (whatever the scratch path), else `.build`'s.
-    static func castExecutable() throws -> URL {
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
-        for folder in candidates {
-            let url = folder.appendingPathComponent("cast")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return try TestSupport.castExecutable()
-    }
 
     /// Runs `cast repl` in a pseudo-terminal through the steps (each waits at most its timeout).
     func drive(_ steps: [Step], history: URL? = nil) throws -> Outcome {
@@ -46,7 +36,7 @@ struct TerminalTests {
         let spec: [String: Any] = ["env": ["CAST_HISTORY": historyPath.path], "steps": steps.map(\.json)]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", driver.path, try Self.castExecutable().path]
+        process.arguments = ["python3", driver.path, try TestSupport.castExecutable().path]
         process.currentDirectoryURL = TestSupport.repository
         let input = Pipe(), output = Pipe()
         process.standardInput = input

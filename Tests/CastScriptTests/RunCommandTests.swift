@@ -51,7 +51,7 @@ struct RunCommandTests {
     @Test("Ctrl-C stops a running generate, keeps its tokens and ends the script with 130")
     func interrupt() throws {
         let process = Process()
-        process.executableURL = try ScriptTestFiles.castExecutable()
+        process.executableURL = try TestSupport.castExecutable()
         process.arguments = ["run", "-"]
         let input = Pipe(), output = Pipe(), errors = Pipe()
         process.standardInput = input

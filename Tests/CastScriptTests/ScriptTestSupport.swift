@@ -74,23 +74,12 @@ final class Sandbox {
 }
 
 enum ScriptTestFiles {
-    /// The `cast` built beside these tests: the test bundle's own folder first (so a build
-    /// with `--scratch-path` finds its own binary), then the default `.build`.
-    static func castExecutable() throws -> URL {
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
-        for folder in candidates {
-            let url = folder.appendingPathComponent("cast")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return try TestSupport.castExecutable()
-    }
 
     /// Runs the built `cast` to the end: exit status, stdout and stderr.
     static func runCast(_ arguments: [String], input: String? = nil,
                         environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = try castExecutable()
+        process.executableURL = try TestSupport.castExecutable()
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.currentDirectoryURL = TestSupport.repository

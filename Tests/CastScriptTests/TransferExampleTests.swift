@@ -21,7 +21,7 @@ struct TransferExampleTests {
         let folder = try TestSupport.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let process = Process()
-        process.executableURL = try ScriptTestFiles.castExecutable()
+        process.executableURL = try TestSupport.castExecutable()
         process.arguments = ["run", Self.script.path, "--quiet"]
         process.environment = ProcessInfo.processInfo.environment.merging(["CAST_PORTABLE_KERNELS": "1"]) { _, new in new }
         process.currentDirectoryURL = folder

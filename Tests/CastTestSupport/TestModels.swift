@@ -76,8 +76,15 @@ extension TestSupport {
     public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The `cast` executable built beside the tests (`swift build --build-tests -c release`).
+    /// The `cast` executable built beside the tests: the test bundle's own folder first (so a
+    /// build with `--scratch-path` finds its own binary), then `.build/release` and `.build/debug`.
     public static func castExecutable() throws -> URL {
+        let beside = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent(),
+                      Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL]
+        for folder in beside {
+            let url = folder.appendingPathComponent("cast")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
         for configuration in ["release", "debug"] {
             let url = repository.appendingPathComponent(".build/\(configuration)/cast")
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
