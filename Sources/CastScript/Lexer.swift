@@ -38,6 +38,26 @@ public struct Lexer {
         text = Array(source.unicodeScalars)
     }
 
+    /// Text from scalars. Built through UTF-8 bytes: appending to a `String.UnicodeScalarView`
+    /// one scalar at a time costs ~50 ns each, which made lexing a long literal slower than
+    /// tokenizing it.
+    private struct UTF8Text {
+        var bytes: [UInt8] = []
+        mutating func append(_ scalar: Unicode.Scalar) {
+            if scalar.isASCII { bytes.append(UInt8(scalar.value)) } else { UTF8.encode(scalar) { bytes.append($0) } }
+        }
+        mutating func append(_ scalars: ArraySlice<Unicode.Scalar>) {
+            for scalar in scalars { append(scalar) }
+        }
+        var string: String { String(decoding: bytes, as: UTF8.self) }
+    }
+
+    private static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var text = UTF8Text()
+        text.append(scalars)
+        return text.string
+    }
+
     private var location: SourceLocation { SourceLocation(offset: position, line: line, column: column) }
 
     private func peek(_ ahead: Int = 0) -> Unicode.Scalar? {
@@ -97,12 +117,9 @@ public struct Lexer {
     // MARK: names and numbers
 
     private mutating func lexIdentifier(from start: SourceLocation) {
-        var name = String.UnicodeScalarView()
-        while let c = peek(), c.continuesIdentifier {
-            name.append(c)
-            advance()
-        }
-        let word = String(name)
+        let nameStart = position
+        while let c = peek(), c.continuesIdentifier { advance() }
+        let word = Self.string(text[nameStart..<position])
         let kind: TokenKind = Keyword(rawValue: word).map { .keyword($0) } ?? .identifier(word)
         tokens.append(Token(kind: kind, range: SourceRange(start, location)))
     }
@@ -162,16 +179,16 @@ public struct Lexer {
     private mutating func lexString(from start: SourceLocation, quote: Unicode.Scalar) {
         let triple = peek(1) == quote && peek(2) == quote
         for _ in 0..<(triple ? 3 : 1) { advance() }
-        var content = String.UnicodeScalarView()
+        var content = UTF8Text()
         while true {
             guard let c = peek() else {
-                openString = (start, String(content), triple)
+                openString = (start, content.string, triple)
                 let closer = String(repeating: String(quote), count: triple ? 3 : 1)
                 return fail("unterminated string: close it with \(closer)", SourceRange(start, location))
             }
             if c == quote, !triple || (peek(1) == quote && peek(2) == quote) {
                 for _ in 0..<(triple ? 3 : 1) { advance() }
-                tokens.append(Token(kind: .string(String(content)), range: SourceRange(start, location)))
+                tokens.append(Token(kind: .string(content.string), range: SourceRange(start, location)))
                 return
             }
             if c == "\n", !triple {
@@ -186,13 +203,22 @@ public struct Lexer {
                     return
                 }
                 content.append(scalar)
-            } else {
-                if triple, c == "\r", peek(1) == "\n" {
-                    advance()
-                    continue
-                }
+            } else if triple, c == "\r", peek(1) == "\n" {
+                advance()
+            } else if c == "\n" || c == "\r" {
                 content.append(c)
                 advance()
+            } else {
+                // This character and the plain ones after it (up to a quote, escape or line
+                // break) are copied at once: a long literal is most of a line.
+                let runStart = position
+                position += 1
+                while position < text.count, text[position] != quote, text[position] != "\\",
+                      text[position] != "\n", text[position] != "\r" {
+                    position += 1
+                }
+                content.append(text[runStart..<position])
+                column += position - runStart
             }
         }
     }
@@ -291,7 +317,10 @@ public struct Lexer {
 }
 
 extension Unicode.Scalar {
-    var isDigit: Bool { ("0"..."9").contains(self) }
-    var startsIdentifier: Bool { self == "_" || (value < 128 ? properties.isAlphabetic : properties.isXIDStart) }
-    var continuesIdentifier: Bool { self == "_" || (value < 128 ? isDigit || properties.isAlphabetic : properties.isXIDContinue) }
+    var isDigit: Bool { value &- 48 < 10 }
+    /// ASCII letters are tested directly: Unicode property lookups cost more than the rest of
+    /// lexing a name.
+    private var isASCIILetter: Bool { (value | 0x20) &- 97 < 26 }
+    var startsIdentifier: Bool { self == "_" || (value < 128 ? isASCIILetter : properties.isXIDStart) }
+    var continuesIdentifier: Bool { self == "_" || (value < 128 ? isDigit || isASCIILetter : properties.isXIDContinue) }
 }

@@ -11,10 +11,12 @@ struct Bench: ParsableCommand {
             from scripts/reference-venv.sh, found through CAST_REF_VENV or .venv-ref); lora (one \
             LoRA training step on qwen2.5-0.5b vs PyTorch + PEFT on CPU; needs the venv from \
             scripts/peft-venv.sh, found through CAST_PEFT_VENV or .venv-peft); cast (one CAST training \
-            step smollm2-135m → qwen2.5-0.5b, 4 × 256 tokens, vs the same step in PyTorch on CPU; same venv).
+            step smollm2-135m → qwen2.5-0.5b, 4 × 256 tokens, vs the same step in PyTorch on CPU; same venv); \
+            language (a builtin call through the language vs the same engine call from Swift, and \
+            `cast repl` start-up to its first prompt vs python3's).
             """)
 
-    @Argument(help: "Which benchmark: engine, models, lora or cast.") var name: String
+    @Argument(help: "Which benchmark: engine, models, lora, cast or language.") var name: String
     @Flag(help: "lora, cast: measure ours only (no PyTorch run).") var noPeer = false
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(name: .customLong("model"),
@@ -37,7 +39,8 @@ struct Bench: ParsableCommand {
         case "models": report = try ModelBenchmark.run(models: models)
         case "lora": report = try LoRABenchmark.run(peer: !noPeer)
         case "cast": report = try CastBenchmark.run(peer: !noPeer)
-        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora, cast")
+        case "language": report = try LanguageBenchmark.run()
+        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora, cast, language")
         }
         print(json ? try report.json() : report.table())
     }

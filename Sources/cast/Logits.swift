@@ -44,9 +44,8 @@ struct Logits: ParsableCommand {
             ids.map(Int32.init), batch: KVCacheBatch(caches: [cache], segments: [(0, 0, ids.count)]),
             adapters: generator.adapters, arithmetic: model.arithmetic)
         let row = logits.scalars
-        let best = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }.prefix(top)
-        let maximum = Double(row.max() ?? 0)
-        let logsumexp = maximum + Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1) - maximum) })
+        let ranking = NextTokenRanking(row, top: top)
+        let best = ranking.best, logsumexp = ranking.logSumExp
         if json {
             let output = Output(ids: ids, top: best.map { Entry(id: $0, logit: row[$0]) }, logsumexp: logsumexp)
             print(String(decoding: try JSONEncoder().encode(output), as: UTF8.self))
@@ -56,7 +55,7 @@ struct Logits: ParsableCommand {
         let tokenizer = transformer.tokenizer
         let rows = best.map { id in
             [String(id), (tokenizer?.tokenText(id) ?? "").debugDescription, String(format: "%.4f", row[id]),
-             String(format: "%.4f", Foundation.exp(Double(row[id]) - logsumexp))]
+             String(format: "%.4f", ranking.probability(of: row[id]))]
         }
         print(TextTable(header: ["ID", "TOKEN", "LOGIT", "PROB"], rows: rows, rightAligned: [0, 2, 3]).render())
     }

@@ -246,6 +246,50 @@ struct AdapterBuiltinsTests {
         #expect(carried.origin == "cross_lora from smollm2-135m")
     }
 
+    @Test("generate and logits with adapter: run the model with that LoRA or CAST adapter, as the engine does")
+    func generationWithAdapter() throws {
+        let session = try Self.session()
+        let model = try Self.model(session)
+        let lora = try #require(try session.value(
+            "l = train_lora(m, \"arith\", rank: 2, steps: 2, lr: 1e-2, batch_size: 2, seed: 1)\nl").object as? LoRAValue)
+        let prompt = "12+7="
+        let expected = try Generator(model: model, adapters: lora.adapter.adapters)
+            .generate(texts: [prompt], chat: false, options: GenerationOptions(maxNewTokens: 6, sampling: .greedy))
+        let generated = try #require(try session.value("generate(m, \"\(prompt)\", max_tokens: 6, adapter: l)").object as? GenerationValue)
+        #expect(generated.sequence.ids == expected.sequences[0].ids)
+
+        let ids = try #require(model.tokenizer).encode(prompt).map(Int32.init)
+        let vocab = model.config.vocabularySize
+        func lastRow(_ logits: Tensor) -> [Float] {
+            Array(UnsafeBufferPointer(start: logits.data + (ids.count - 1) * vocab, count: vocab))
+        }
+        let adapted = lastRow(try model.logits([ids], adapters: lora.adapter.adapters))
+        let bare = lastRow(try model.logits([ids]))
+        let withAdapter = try #require(try session.value("logits(m, \"\(prompt)\", top: 3, adapter: l)").object as? LogitsValue)
+        let without = try #require(try session.value("logits(m, \"\(prompt)\", top: 3)").object as? LogitsValue)
+        for entry in withAdapter.top { #expect(abs(entry.logit - adapted[entry.id]) < 1e-3) }
+        for entry in without.top { #expect(abs(entry.logit - bare[entry.id]) < 1e-3) }
+        // The LoRA moved the logits: the test would not notice a dropped adapter otherwise.
+        #expect(withAdapter.top.map(\.logit) != without.top.map(\.logit))
+
+        // A CAST adapter for m runs too; one that does not fit the model is refused.
+        _ = try session.value("c = cast(l, to: m)")
+        #expect(try session.value("logits(m, \"\(prompt)\", top: 3, adapter: c).best") != .none)
+        #expect(session.error("generate(m, \"x\", adapter: 3)")
+                == "1:27: generate: 'adapter' must be a lora or cast or none, got a number (3)")
+    }
+
+    @Test("fetch checks a cached model and says where it is; an unknown name suggests one")
+    func fetchBuiltin() throws {
+        let session = try Self.session()
+        let record = try #require(try session.value("fetch(\"smollm2-135m\")").object as? RecordValue)
+        let entry = try ModelRegistry.entry(named: "smollm2-135m")
+        #expect(record.instanceAttribute("sha256") == .string(entry.file.sha256))
+        guard case .string(let path) = try #require(record.instanceAttribute("path")) else { Issue.record("no path"); return }
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(session.error("fetch(\"smolm2-135m\")")?.hasPrefix("1:7: fetch: unknown model or corpus 'smolm2-135m'; did you mean 'smollm2-135m'?") == true)
+    }
+
     @Test("every error names its parameter and points at it")
     func errors() throws {
         let session = try Self.session()

@@ -28,6 +28,17 @@ struct LexerTests {
         #expect(try kinds("''") == [.string(""), .end])
     }
 
+    @Test("string runs: non-ASCII text, quotes inside triple quotes, lone \\r, and the locations after them")
+    func stringRuns() throws {
+        #expect(try kinds("'naïve 😀 日本' x") == [.string("naïve 😀 日本"), .identifier("x"), .end])
+        #expect(try kinds("\"\"\"a\"b\"\"c\"\"\"") == [.string("a\"b\"\"c"), .end])
+        #expect(try kinds("\"a\rb\"") == [.string("a\rb"), .end])
+        let tokens = try Lexer.tokenize("'é😀x' y\n\"\"\"p\nq\"\"\" z")
+        #expect(tokens.map(\.range.start.description) == ["1:1", "1:7", "1:8", "2:1", "3:6", "3:7"])
+        let long = String(repeating: "abc ", count: 500)
+        #expect(try kinds("\"\(long)\"") == [.string(long), .end])
+    }
+
     @Test("names, keywords, Unicode names")
     func names() throws {
         #expect(try kinds("max_tokens _x x2 true false none and or not café") == [

@@ -159,7 +159,7 @@ struct ModelBuiltinsTests {
             ("generate(m, \"x\", max_token: 3)", "1:18: generate has no parameter 'max_token'; did you mean 'max_tokens'?"),
             ("generate(m, \"x\", stop: [1])", "1:24: generate: 'stop' must be a list of strings, got a list"),
             ("generate(\"x\", m)", "1:10: generate: 'model' must be a model, got a string (\"x\")"),
-            ("generate(m)", "1:1: generate: missing argument 'prompt' (generate(model, prompt, max_tokens: 32, chat: false, system: none, temperature: 0, top_p: 1, top_k: 0, seed: 0, stop: []) -> generation)"),
+            ("generate(m)", "1:1: generate: missing argument 'prompt' (generate(model, prompt, max_tokens: 32, chat: false, system: none, temperature: 0, top_p: 1, top_k: 0, seed: 0, stop: [], adapter: none) -> generation)"),
             ("logits(m, \"\", top: 5)", "1:11: logits: the prompt has no tokens"),
             ("logits(m, \"x\", top: 0)", "1:21: logits: 'top' must be between 1 and 49152, got 0"),
             ("decode(m, [1, -5])", "1:11: decode: token id -5 at index 1 is outside the vocabulary (0..<49152)"),

@@ -28,6 +28,22 @@ struct RunCommandTests {
         }
     }
 
+    /// Not a timing test: the benchmark runs, measures every row and reports the machine.
+    @Test("cast bench language measures the call overhead and the REPL's start-up beside python")
+    func benchLanguage() throws {
+        let (status, stdout, stderr) = try TestSupport.runCast(["bench", "language", "--json"])
+        #expect(status == 0, "\(stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
+        let rows = try #require(report?["rows"] as? [[String: Any]])
+        #expect(rows.count == 5)
+        for row in rows {
+            let value = row["value"] as? Double ?? 0, peer = row["peer_value"] as? Double ?? 0
+            #expect(value > 0 && value.isFinite && peer > 0 && peer.isFinite, "\(row)")
+        }
+        #expect((rows.last?["peer"] as? String)?.hasPrefix("python3 -i") == true)
+        #expect((report?["machine"] as? String)?.isEmpty == false)
+    }
+
     @Test("an error prints file:line:column, the line and a caret to stderr and exits 1")
     func errorExit() throws {
         let folder = try TestSupport.temporaryFolder()
