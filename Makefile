@@ -26,9 +26,11 @@ TEST_ARTIFACTS := smollm2-135m gemma3-270m qwen2.5-0.5b qwen2.5-1.5b wiki
 # Numeric tests on real models need optimised code; -enable-testing keeps @testable imports.
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 
+# The kernel's tests drive it with Jupyter's own tools from .venv-jupyter (pinned; made once).
 test: setup
 	swift build --build-tests $(TEST_FLAGS)
 	.build/release/cast fetch $(TEST_ARTIFACTS)
+	scripts/jupyter-venv.sh
 	swift test --skip-build $(TEST_FLAGS)
 
 setup:

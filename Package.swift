@@ -25,6 +25,8 @@ let package = Package(
         // Our own C: the packed int8 weight kernels (AVX-512 with a portable fallback).
         .target(name: "CKernels"),
         .target(name: "CastTensor", dependencies: ["CBLAS", "CKernels"]),
+        // Plots as SVG and terminal text graphics; a leaf that imports nothing of ours.
+        .target(name: "CastPlot"),
         .target(name: "CastModels", dependencies: [
             "CastTensor", .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -32,16 +34,21 @@ let package = Package(
             "CastTensor", "CastModels", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The cast language: lexer, parser, evaluator, values, builtins, display and progress.
-        .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters"]),
+        .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters", "CastPlot"]),
         // The readline front end (`cast repl`): an input loop apart from the terminal transport.
         .target(name: "CastREPL", dependencies: ["CastScript", "CReadline"]),
+        // The Jupyter kernel (`cast kernel`): wire protocol over libzmq, handlers, kernelspec install.
+        .target(name: "CastKernel", dependencies: [
+            "CastScript", "CZMQ", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "cast", dependencies: [
-            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript", "CastREPL",
+            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript", "CastREPL", "CastKernel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share (real models, temporary folders, gradient errors).
         .target(name: "CastTestSupport", dependencies: ["CastTensor", "CastModels"], path: "Tests/CastTestSupport"),
         .testTarget(name: "CastTensorTests", dependencies: ["CastTensor"]),
+        .testTarget(name: "CastPlotTests", dependencies: ["CastPlot"]),
         .testTarget(name: "CastModelsTests", dependencies: ["CastModels", "CastTestSupport"],
                     resources: [.copy("References")]),
         .testTarget(name: "CastAdaptersTests", dependencies: [
@@ -52,5 +59,9 @@ let package = Package(
                     exclude: ["Golden"]),
         .testTarget(name: "CastREPLTests", dependencies: ["CastREPL", "CastScript", "CastTestSupport"],
                     exclude: ["pty_driver.py"]),
+        .testTarget(name: "CastKernelTests", dependencies: [
+            "CastKernel", "CastScript", "CastTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        ],
+                    exclude: ["python"]),
     ]
 )

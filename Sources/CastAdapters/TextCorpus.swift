@@ -26,6 +26,16 @@ public struct TextCorpus: Sendable {
         self.heldOut = heldOut
     }
 
+    /// A corpus whose split is given: `train` to distil on, `heldOut` to measure on.
+    public init(name: String, train: [String], heldOut: [String]) throws {
+        let train = train.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        guard !train.isEmpty else { throw AdapterError("corpus \(name): no non-empty training document") }
+        guard !heldOut.isEmpty else { throw AdapterError("corpus \(name): no held-out document") }
+        self.name = name
+        self.train = train
+        self.heldOut = heldOut
+    }
+
     /// The Wikipedia summaries (`cast fetch wiki`): a JSON object of title → {title, extract},
     /// or an array of strings or of objects with an `extract`, `summary` or `text` field.
     public static func wiki(fetchIfMissing: Bool = true) throws -> TextCorpus {

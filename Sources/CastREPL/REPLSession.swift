@@ -44,6 +44,9 @@ public final class REPLSession {
     public private(set) var timing = false
     /// The lines of an input that is not complete yet.
     public private(set) var pending: [String] = []
+    /// Where the plots shown are saved as SVG, so the picture behind a text graphic can be
+    /// opened ($TMPDIR/cast-plots-PID unless the front end says otherwise).
+    public var plotFolder = PlotFolder.temporary
     private let write: (String) -> Void
     private let writeError: (String) -> Void
 
@@ -104,7 +107,7 @@ public final class REPLSession {
     private func evaluate(_ source: String, timed: Bool = true) {
         let start = Date()
         do {
-            try interpreter.run(source) { value in write(value.plainText + "\n") }
+            try interpreter.run(source) { value in write(plotFolder.shown(value) + "\n") }
         } catch let error as ScriptError {
             writeError(error.rendered() + "\n")
         } catch {

@@ -142,17 +142,19 @@ enum AdapterBuiltins {
     }
 
     static var save: Builtin {
-        Builtin("save", [Parameter("adapter", .either(loraType, castType), help: "A LoRA or a CAST adapter."),
-                         Parameter("path", .string, help: "The folder to write (created if missing)."),
+        Builtin("save", [Parameter("adapter", .either(loraType, castType, PlotBuiltins.plotType), help: "A LoRA, a CAST adapter or a plot."),
+                         Parameter("path", .string, help: "The folder to write (created if missing); for a plot, an .svg file."),
                          Parameter("gguf", .optional(.string), default: Value.none, help: "Also write a LoRA as a GGUF-LoRA file (for llama.cpp).")],
                 returns: "string",
                 help: "Writes an adapter and returns the path. A LoRA becomes a PEFT folder (and a GGUF-LoRA file with "
                     + "gguf:). A CAST adapter becomes a CAST folder (cast_config.json + cast_adapter.safetensors), which "
                     + "reads its source LoRA from where that was saved, so save the source LoRA first; export writes a "
-                    + "CAST adapter as a plain PEFT LoRA instead.",
-                example: "save(l, \"out/arith-lora\")\nsave(c, \"out/arith-cast\")", usesEngine: true) { call in
+                    + "CAST adapter as a plain PEFT LoRA instead. A plot is written as an SVG file.",
+                example: "save(l, \"out/arith-lora\")\nsave(c, \"out/arith-cast\")\nsave(plot(c), \"out/arith-cast.svg\")",
+                usesEngine: true) { call in
             let path = call.string("path")
             guard !path.isEmpty else { throw call.error("path", "'path' must not be empty") }
+            if let plot = call.object("adapter", as: PlotValue.self) { return try savePlot(plot, to: path, call: call) }
             if let value = call.object("adapter", as: LoRAValue.self) {
                 do {
                     try PEFTAdapterFolder.save(value.adapter, for: value.model.transformer.config, to: URL(fileURLWithPath: path))
@@ -181,6 +183,20 @@ enum AdapterBuiltins {
             } catch { throw call.error("path", Interpreter.describe(error)) }
             return .string(path)
         }
+    }
+
+    /// Writes a plot's SVG (its folder created if missing).
+    static func savePlot(_ plot: PlotValue, to path: String, call: Call) throws -> Value {
+        guard path.lowercased().hasSuffix(".svg") else {
+            throw call.error("path", "a plot is saved as SVG: give a path ending in .svg, got \(Value.quote(path))")
+        }
+        if call.optionalString("gguf") != nil { throw call.error("gguf", "gguf: is for LoRAs; a plot is saved as SVG") }
+        let url = URL(fileURLWithPath: path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try plot.svg.write(to: url, atomically: true, encoding: .utf8)
+        } catch { throw call.error("path", Interpreter.describe(error)) }
+        return .string(path)
     }
 
     static var trainLoRA: Builtin {

@@ -1,7 +1,7 @@
 /// The builtins about the language itself: help, variables, printing, lengths, ranges,
 /// conversions. None of them touches a model or a file.
 enum CoreBuiltins {
-    static var all: [Builtin] { [help, vars, print, len, range, str, type] }
+    static var all: [Builtin] { [help, vars, print, len, range, str, type] + FrontEndBuiltins.all }
 
     static let hasLength = ParameterType("string, list, range, tokens, logits or table") { $0.length != nil }
 

@@ -6,6 +6,7 @@ public typealias MIMEBundle = [String: String]
 public enum MIMEType {
     public static let plain = "text/plain"
     public static let html = "text/html"
+    public static let svg = "image/svg+xml"
 }
 
 extension Value {

@@ -15,6 +15,8 @@ public final class Interpreter {
     public var output: (String) -> Void = { text in FileHandle.standardOutput.write(Data(text.utf8)) }
     /// Where long builtins report progress; nil shows nothing.
     public var progress: ProgressSink?
+    /// How `input`, `display`, `page`, `warn` and `clear_output` reach the person (nil hooks: the terminal).
+    public var frontEnd = FrontEndHooks()
     /// Polled by long builtins at step boundaries and between statements: true stops them,
     /// keeping what they have.
     public var isCancelled: () -> Bool = { false }

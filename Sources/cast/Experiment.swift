@@ -26,6 +26,10 @@ struct Experiment: ParsableCommand {
     @Option(help: "The model to carry it to.") var target: String
     @Option(help: "A built-in task (arith, dates, reverse) or a JSONL file.") var task: String
     @Option(help: "Comma-separated methods: floor, source, retrained, cross-lora, cast.") var methods = "floor,source,cross-lora,cast"
+    @Option(help: "Comma-separated CAST variants, each a row cast-<variant> beside cast: lsq-init (P's and H by least squares), delta (match the adapter's own effect), titok (KL weighted by the LoRA's effect per token), self-text (distil on text the teacher writes), index-map (layer i to layer i).")
+    var variants = ""
+    @Option(help: "self-text: documents the teacher writes.") var selfTextDocuments = 256
+    @Option(help: "self-text: new tokens per document.") var selfTextTokens = 96
     @OptionGroup var lora: LoRAFlags
     @Option(help: "LoRA training steps (source and retrained).") var loraSteps = 200
     @Option(help: "LoRA peak learning rate on the source.") var loraLr: Float = 2e-3
@@ -44,6 +48,10 @@ struct Experiment: ParsableCommand {
         if let unknown = chosen.first(where: { !Self.knownMethods.contains($0) }) {
             throw ValidationError("--methods: unknown method '\(unknown)' (known: \(Self.knownMethods.joined(separator: ", ")))")
         }
+        let chosenVariants = variants.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let unknown = chosenVariants.first(where: { !CastVariant.names.contains($0) }) {
+            throw ValidationError("--variants: unknown variant '\(unknown)' (known: \(CastVariant.names.joined(separator: ", ")))")
+        }
         let run = try ExperimentRun(self, cache: ArtifactCache(root: cache.map { URL(fileURLWithPath: $0) }
                                                                  ?? CastHome.root.appendingPathComponent("experiments")))
         Interrupt.install()
@@ -51,6 +59,14 @@ struct Experiment: ParsableCommand {
         var rows: [ExperimentRow] = []
         for method in Self.knownMethods where chosen.contains(method) {
             guard let row = try run.row(method) else {
+                writeStandardError("stopped (Ctrl-C); rerun the same command to continue where it stopped\n")
+                throw ExitCode(130)
+            }
+            rows.append(row)
+            writeStandardError("  \(row.line)\n")
+        }
+        for variant in chosenVariants {
+            guard let row = try run.variantRow(variant) else {
                 writeStandardError("stopped (Ctrl-C); rerun the same command to continue where it stopped\n")
                 throw ExitCode(130)
             }
@@ -225,10 +241,15 @@ final class ExperimentRun {
         return (entry.folder, entry.folder.lastPathComponent, seconds)
     }
 
-    /// CAST layers for the source LoRA on the target, trained on the corpus (a CAST folder).
-    func castAdapter(_ source: (folder: URL, key: String, seconds: Double)) throws -> (folder: URL, key: String, seconds: Double)? {
-        let entry = try cache.entry("cast", ["lora": source.key, "target": try identity(command.target),
-                                              "options": try ArtifactCache.canonical(castOptions), "code": ArtifactCache.codeVersion])
+    /// CAST layers for the source LoRA on the target, trained on the corpus (a CAST folder):
+    /// the wiki corpus, or `selfText` (the teacher's own documents) when given.
+    func castAdapter(_ source: (folder: URL, key: String, seconds: Double), options castOptions: CastOptions? = nil,
+                     selfText: (corpus: TextCorpus, key: String, seconds: Double)? = nil) throws -> (folder: URL, key: String, seconds: Double)? {
+        let castOptions = castOptions ?? self.castOptions
+        var parts = ["lora": source.key, "target": try identity(command.target),
+                     "options": try ArtifactCache.canonical(castOptions), "code": ArtifactCache.codeVersion]
+        if let selfText { parts["corpus"] = selfText.key }
+        let entry = try cache.entry("cast", parts)
         if let seconds = cache.result(entry, as: Double.self) { return (entry.folder, entry.folder.lastPathComponent, seconds) }
         let started = Date()
         let s = try model(command.source), t = try model(command.target)
@@ -236,7 +257,9 @@ final class ExperimentRun {
         let identity = try SourceAdapterIdentity(of: source.folder.path)
         let checkpoint = entry.folder.appendingPathComponent("checkpoint.safetensors")
         func makeTrainer(restoring: Bool) throws -> CastTrainer {
-            try CastSetup.trainer(lora: lora, source: s, target: t, corpus: try pairedCorpus(), options: castOptions,
+            let corpus = try selfText.map { try PairedCorpus($0.corpus, teacher: s, student: t, length: castOptions.windowLength) }
+                ?? pairedCorpus()
+            return try CastSetup.trainer(lora: lora, source: s, target: t, corpus: corpus, options: castOptions,
                                   recomputedLayers: try command.flags.recomputedLayers(),
                                   restoring: restoring ? checkpoint : nil, log: true)
         }
@@ -252,12 +275,63 @@ final class ExperimentRun {
         let finished = try CastSetup.train(trainer, every: 25, json: false) {
             try trainer.saveCheckpoint(to: checkpoint)
             try CastAdapterFolder.save(trainer.cast, sourceAdapter: identity,
-                                       training: .init(options: self.castOptions, step: trainer.completedSteps), to: entry.folder)
+                                       training: .init(options: castOptions, step: trainer.completedSteps), to: entry.folder)
         }
         guard finished else { return nil }
-        let seconds = Date().timeIntervalSince(started)
+        let seconds = Date().timeIntervalSince(started) + (selfText?.seconds ?? 0)
         try cache.store(seconds, in: entry)
         return (entry.folder, entry.folder.lastPathComponent, seconds)
+    }
+
+    /// The teacher's own documents for the self-text variant, cached (a JSON file of them and
+    /// what share looks like the task).
+    func selfText(_ source: (folder: URL, key: String, seconds: Double)) throws -> (corpus: TextCorpus, key: String, seconds: Double)? {
+        struct Written: Codable { let documents: [String]; let generatedTokens: Int; let seconds: Double; let taskShare: Double? }
+        var options = SelfText.Options()
+        options.documents = command.selfTextDocuments
+        options.tokens = command.selfTextTokens
+        options.seed = command.flags.seed
+        let entry = try cache.entry("self-text", ["lora": source.key, "options": try ArtifactCache.canonical(options),
+                                                   "code": ArtifactCache.codeVersion])
+        let wiki = try TextCorpus.wiki()
+        if let w = cache.result(entry, as: Written.self) {
+            return (try SelfText(documents: w.documents, generatedTokens: w.generatedTokens, seconds: w.seconds).corpus(heldOutFrom: wiki),
+                    entry.folder.lastPathComponent, w.seconds)
+        }
+        let s = try model(command.source)
+        let adapters = try LoRAAdapter.load(source.folder.path, for: s.config).adapters
+        let bar = ProgressBar(label: "self-text from \(s.name) + LoRA", unit: "documents", enabled: true)
+        guard let written = try SelfText.write(teacher: s, adapters: adapters, prefixesFrom: wiki, options: options,
+                                               shouldStop: { Interrupt.requested },
+                                               progress: { bar.update(done: $0, total: $1) }) else {
+            bar.finish()
+            return nil
+        }
+        bar.finish()
+        let share = written.taskShare(suite)
+        writeStandardError(String(format: "  self-text: %d documents, %d new tokens in %.0f s (%.0f tokens/s); %@ look like the task\n",
+                                  written.documents.count, written.generatedTokens, written.seconds,
+                                  Double(written.generatedTokens) / max(written.seconds, 1e-9),
+                                  share.map { String(format: "%.1f %%", 100 * $0) } ?? "(no shared prompt ending to look for)"))
+        try cache.reset(entry)
+        try cache.store(Written(documents: written.documents, generatedTokens: written.generatedTokens, seconds: written.seconds,
+                                taskShare: share), in: entry)
+        return (try written.corpus(heldOutFrom: wiki), entry.folder.lastPathComponent, written.seconds)
+    }
+
+    /// The row `cast-<variant>`: CAST with one thing changed from the `cast` row's options.
+    func variantRow(_ name: String) throws -> ExperimentRow? {
+        guard let source = try sourceLoRA() else { return nil }
+        let variant = try CastVariant(name)
+        let trained: (folder: URL, key: String, seconds: Double)?
+        if variant == .selfText {
+            guard let text = try selfText(source) else { return nil }
+            trained = try castAdapter(source, selfText: text)
+        } else {
+            trained = try castAdapter(source, options: variant.applied(to: castOptions))
+        }
+        guard let trained else { return nil }
+        return try measured("cast-\(name)", on: command.target, adapter: trained, teacher: source)
     }
 
     func pairedCorpus() throws -> PairedCorpus {
@@ -332,5 +406,37 @@ final class ExperimentRun {
             return try measured(method, on: command.target, adapter: cast, teacher: source)
         default: throw ValidationError("unknown method '\(method)'")
         }
+    }
+}
+
+/// The CAST variants `cast experiment --variants` puts beside the `cast` row, each changing
+/// one thing from it.
+enum CastVariant: String, CaseIterable {
+    case lsqInit = "lsq-init"
+    case delta
+    case titok
+    case selfText = "self-text"
+    case indexMap = "index-map"
+
+    static var names: [String] { allCases.map(\.rawValue) }
+
+    init(_ name: String) throws {
+        guard let v = CastVariant(rawValue: name) else {
+            throw ValidationError("unknown CAST variant '\(name)' (known: \(Self.names.joined(separator: ", ")))")
+        }
+        self = v
+    }
+
+    /// `options` with this variant's one change (self-text changes the corpus, not the options).
+    func applied(to options: CastOptions) -> CastOptions {
+        var o = options
+        switch self {
+        case .lsqInit: o.initialization = .leastSquares
+        case .delta: o.objective = .delta
+        case .titok: o.objective = .excess
+        case .selfText: break
+        case .indexMap: o.layerMap = .index
+        }
+        return o
     }
 }

@@ -7,13 +7,16 @@ import Foundation
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a cast-language script, printing each top-level expression's value.",
-        discussion: "The strings after `--` are the list `args` in the script. On an error the located message goes to "
+        discussion: "The strings after `--` are the list `args` in the script. Plots print as text graphics; "
+            + "--plots DIR also saves each as an SVG file. On an error the located message goes to "
             + "stderr and the exit status is 1; Ctrl-C stops a running builtin, keeping what it made, and ends the "
             + "script with status 130. See docs/language.md.")
 
     @Argument(help: "The script (a .cast file), or - for standard input.") var file: String
     @Argument(parsing: .postTerminator, help: "Arguments for the script, after `--`.") var arguments: [String] = []
     @Flag(help: "No progress bars on stderr.") var quiet = false
+    @Option(help: ArgumentHelp("Save each plot the script shows as DIR/plot-N.svg and print its path.", valueName: "DIR"))
+    var plots: String?
 
     func run() throws {
         let source: String
@@ -32,8 +35,9 @@ struct Run: ParsableCommand {
         interpreter.isCancelled = { Interrupt.requested }
         defer { Interrupt.uninstall() }
         do {
+            let folder = plots.map { PlotFolder(URL(fileURLWithPath: $0)) }
             try interpreter.run(source, file: file == "-" ? "<stdin>" : file) { value in
-                writeStandardOutput(value.plainText + "\n")
+                writeStandardOutput((folder?.shown(value) ?? value.plainText) + "\n")
             }
         } catch let error as ScriptError {
             writeStandardError(error.rendered() + "\n")

@@ -63,6 +63,30 @@ struct ExperimentCommandTests {
         #expect((try? JSONSerialization.jsonObject(with: Data(contentsOf: result))) != nil, "the truncated entry must be redone")
     }
 
+    /// Each variant is a row cast-<variant> trained with its one change; a rerun reads them all
+    /// back; the self-text documents are written once and say how many look like the task.
+    @Test func variantRows() throws {
+        let root = try TestSupport.temporaryFolder()
+        let task = try Self.tinyTask(root)
+        let args = ["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", task.path,
+                    "--methods", "cast", "--variants", "lsq-init,delta,titok,self-text,index-map", "--lora-steps", "2",
+                    "--rank", "2", "--layers", "28,29", "--steps", "1", "--batch-size", "1", "--window", "16", "--held-out", "1",
+                    "--self-text-documents", "4", "--self-text-tokens", "12",
+                    "--cache", root.appendingPathComponent("cache").path, "--json"]
+        let first = try TestSupport.runCast(args)
+        #expect(first.status == 0, "\(first.stderr)")
+        let rows = (try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["rows"] as? [[String: Any]] ?? []
+        #expect(rows.map { $0["method"] as? String } == ["cast", "cast-lsq-init", "cast-delta", "cast-titok", "cast-self-text", "cast-index-map"])
+        #expect(first.stderr.contains("self-text: 4 documents"), "\(first.stderr)")
+        #expect(first.stderr.components(separatedBy: "finished at step 1 of 1").count - 1 == 6, "each variant trains")
+        let again = try TestSupport.runCast(args)
+        #expect(again.status == 0 && !again.stderr.contains("finished at step") && !again.stderr.contains("self-text: 4 documents"),
+                "\(again.stderr)")
+        let wrong = try TestSupport.runCast(["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", "arith",
+                                             "--variants", "delta,selftext"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("unknown variant 'selftext'"), "\(wrong.stderr)")
+    }
+
     @Test func badInput() throws {
         let root = try TestSupport.temporaryFolder()
         let empty = root.appendingPathComponent("empty.jsonl")
