@@ -27,9 +27,9 @@ if [ ! -x "$runner" ]; then
   cp .build/release/cast "$runner.tmp" && mv "$runner.tmp" "$runner"
 fi
 
-# CAST: 600 steps of 4 windows × 64 teacher tokens, lr 3e-4, β 0 (docs/cast.md, "Short runs"),
+# CAST: 300 steps of 4 windows × 64 teacher tokens, lr 3e-4, β 0 (docs/cast.md, "Short runs"),
 # every variant beside the default; LoRAs rank 8 on q,v (the experiment's defaults).
-settings=(${CAST_SETTINGS:---lora-steps 200 --steps 600 --batch-size 4 --window 64 --beta 0 --lr 3e-4
+settings=(${CAST_SETTINGS:---lora-steps 200 --steps 300 --batch-size 4 --window 64 --beta 0 --lr 3e-4
   --limit 200 --held-out 16 --recompute-layers 0 --methods floor,source,retrained,cross-lora,cast
   --variants lsq-init,delta,titok,self-text})
 
