@@ -29,8 +29,13 @@ extension CastAdapter {
     /// the order `seed` gives): `P_in` maps the target projection's inputs to the source's,
     /// `P_out` the source projection's outputs (its rows of them) to the target's, `H` the
     /// target's final hidden states to the source's. Only the sums `XᵀX`, `XᵀY` are kept.
+    /// `progress(done, total)` counts windows read; when `shouldStop` says so between
+    /// batches, it returns false and leaves every P and H as it was.
+    @discardableResult
     public func initializeByLeastSquares(source: Transformer, target: Transformer, corpus: PairedCorpus,
-                                         windows: Int, seed: UInt64, ridge: Float = 1e-3) throws {
+                                         windows: Int, seed: UInt64, ridge: Float = 1e-3,
+                                         shouldStop: () -> Bool = { false },
+                                         progress: (Int, Int) -> Void = { _, _ in }) throws -> Bool {
         var sourceTaps: [AdapterSlot: ProjectionTap] = [:], targetTaps: [AdapterSlot: ProjectionTap] = [:]
         for layer in layers {
             let s = layer.sourceSlot.module.shape(in: source.config), t = layer.slot.module.shape(in: target.config)
@@ -43,6 +48,7 @@ extension CastAdapter {
         var sourcePass = ForwardPass(), targetPass = ForwardPass()
         let batch = 4
         for chunk in 0..<(windows + batch - 1) / batch {
+            if shouldStop() { return false }
             let ws = corpus.batch(step: chunk, size: min(batch, windows - chunk * batch), seed: seed ^ 0x1EA5)
             let rows = CastTrainer.alignedRows(ws)
             guard !rows.teacher.isEmpty else { continue }
@@ -57,6 +63,7 @@ extension CastAdapter {
                 try outputs[k].add(x: sourceOut, y: CastTrainer.rows(t.y, rows.student))
             }
             try hidden.add(x: CastTrainer.rows(targetPass.hidden, rows.student), y: CastTrainer.rows(sourcePass.hidden, rows.teacher))
+            progress(min((chunk + 1) * batch, windows), windows)
         }
         guard hidden.rows > 0 else { throw AdapterError("least-squares init: no aligned positions in \(windows) corpus windows") }
         for (k, layer) in layers.enumerated() {
@@ -64,6 +71,7 @@ extension CastAdapter {
             layer.cast.pOut = try outputs[k].solve(ridge: ridge)
         }
         head = try hidden.solve(ridge: ridge)
+        return true
     }
 
     /// Columns `range` of a `[n, width]` tensor.

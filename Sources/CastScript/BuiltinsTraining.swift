@@ -228,14 +228,25 @@ enum TrainingBuiltins {
         }
         do {
             if !value.initialized {
-                try value.cast.initializeByLeastSquares(source: source, target: target, corpus: paired,
-                                                        windows: options.initWindows, seed: options.initSeed)
+                let sink = call.interpreter.progress
+                sink?.begin(task: "least-squares init \(source.name) → \(target.name)", unit: "windows", total: options.initWindows)
+                let finished = try value.cast.initializeByLeastSquares(
+                    source: source, target: target, corpus: paired, windows: options.initWindows, seed: options.initSeed,
+                    shouldStop: { call.interpreter.isCancelled() },
+                    progress: { done, total in sink?.report(done: done, total: total, detail: "") })
+                sink?.end()
+                guard finished else {
+                    throw ScriptError(.interrupted, "train: stopped during the least-squares initialisation; the CAST adapter "
+                                      + "is as it was (train again to start over)", at: call.range)
+                }
                 value.initialized = true
             }
             value.trainer = try CastTrainer(teacher: source, lora: value.lora.adapter, student: target, cast: value.cast,
                                             corpus: paired, options: options)
             value.options = options
             value.corpus = corpus
+        } catch let stopped as ScriptError {
+            throw stopped
         } catch {
             throw call.error("data", Interpreter.describe(error))
         }

@@ -214,6 +214,31 @@ struct AdapterBuiltinsTests {
         #expect(try session.value("held_out_kl(m, l, m, c, wiki, windows: 2, window: 16)") == .number(try #require(kl)))
     }
 
+    @Test("the least-squares initialisation reports progress and, interrupted, leaves the adapter as it was")
+    func leastSquaresProgressAndStop() throws {
+        let session = try Self.session()
+        let value = try #require(try session.value(
+            "l = lora(m, rank: 2, layers: [0], seed: 3)\nc = cast(l, to: m, variant: \"least-squares\")\nc").object as? CastValue)
+        let before = Self.castParameters(value.cast)
+        let progress = RecordingProgress()
+        progress.stopAfter = 1
+        session.interpreter.progress = progress
+        session.interpreter.isCancelled = { progress.shouldStop }
+        #expect(session.error("train(c, wiki, steps: 1, batch_size: 1, window: 16)")
+                == "1:1: train: stopped during the least-squares initialisation; the CAST adapter is as it was (train again to start over)")
+        #expect(progress.events.prefix(2) == ["begin least-squares init smollm2-135m → smollm2-135m 32 windows", "4/32"])
+        #expect(Self.castParameters(value.cast) == before, "an interrupted initialisation changes nothing")
+        #expect(try session.value("c.steps") == Value(0))
+
+        let again = RecordingProgress()
+        session.interpreter.progress = again
+        session.interpreter.isCancelled = { false }
+        _ = try session.value("train(c, wiki, steps: 1, batch_size: 1, window: 16)")
+        #expect(again.events.contains("32/32") && again.events.contains("begin cast smollm2-135m → smollm2-135m 1 steps"), "\(again.events)")
+        #expect(Self.castParameters(value.cast) != before)
+        #expect(try session.value("c.steps") == Value(1))
+    }
+
     @Test("evaluate equals TaskEvaluation for models, LoRAs and CAST adapters")
     func evaluateMatchesEngine() throws {
         let session = try Self.session()
