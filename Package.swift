@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "CastAdapters", dependencies: [
             "CastTensor", "CastModels", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Activation capture at named points, PCA, CKA, and their pictures.
+        .target(name: "CastAnalysis", dependencies: ["CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastPlot"]),
         // The cast language: lexer, parser, evaluator, values, builtins, display and progress.
         .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters", "CastPlot"]),
         // The readline front end (`cast repl`): an input loop apart from the terminal transport.
@@ -42,7 +44,7 @@ let package = Package(
             "CastScript", "CZMQ", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "cast", dependencies: [
-            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript", "CastREPL", "CastKernel",
+            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript", "CastREPL", "CastKernel", "CastAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share (real models, temporary folders, gradient errors).
@@ -54,6 +56,8 @@ let package = Package(
         .testTarget(name: "CastAdaptersTests", dependencies: [
             "CastAdapters", "CastTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ],
+                    resources: [.copy("References")]),
+        .testTarget(name: "CastAnalysisTests", dependencies: ["CastAnalysis", "CastTestSupport"],
                     resources: [.copy("References")]),
         .testTarget(name: "CastScriptTests", dependencies: ["CastScript", "CastTestSupport"],
                     exclude: ["Golden"]),

@@ -216,8 +216,13 @@ class NumpyModel:
         self.cache_weights = True
         self._cache[self.output_name] = self.weight(self.output_name)
 
-    def layer(self, il: int, x: np.ndarray) -> np.ndarray:
+    def layer(self, il: int, x: np.ndarray, trace: dict | None = None) -> np.ndarray:
+        """One decoder layer. With `trace`, also stores the layer's internals under
+        TransformerLens-style names (attn.hook_q, hook_attn_out, mlp.hook_post, ...), each
+        [T, width] (scripts/record_activation_reference.py reads them)."""
         hp = self.hp
+        keep = (lambda name, value: trace.__setitem__(name, value.reshape(value.shape[0], -1))) if trace is not None \
+            else (lambda name, value: None)
         p = f"blk.{il}."
         T = x.shape[0]
         H, KV, hd = hp.n_head, hp.n_head_kv, hp.head_dim
@@ -233,6 +238,10 @@ class NumpyModel:
             q = self.linear(h, p + "attn_q")
             k = self.linear(h, p + "attn_k")
             v = self.linear(h, p + "attn_v")
+        keep("ln1.hook_normalized", h)
+        keep("attn.hook_q", q)
+        keep("attn.hook_k", k)
+        keep("attn.hook_v", v)
         q = q.reshape(T, H, hd)
         k = k.reshape(T, KV, hd)
         v = v.reshape(T, KV, hd)
@@ -245,23 +254,31 @@ class NumpyModel:
             k = rope(k, base, hp.n_rot, hp.rope_style)
         window = hp.sliding_window if hp.is_local_layer(il) else 0
         a = attention(q, k, v, 1.0 / math.sqrt(hd), window, hp.attn_softcap)
+        keep("attn.hook_z", a)
         a = self.linear(a.reshape(T, H * hd), p + "attn_output")
         if hp.arch == "gemma3":
             a = self.rms_norm(a, p + "post_attention_norm.weight")
+        keep("hook_attn_out", a)
         x = x + a
+        keep("hook_resid_mid", x)
 
         # feed-forward block
         if hp.arch == "gpt2":
             h = self.layer_norm(x, p + "ffn_norm")
-            f = self.linear(gelu_tanh(self.linear(h, p + "ffn_up")), p + "ffn_down")
+            post = gelu_tanh(self.linear(h, p + "ffn_up"))
+            f = self.linear(post, p + "ffn_down")
         else:
             h = self.rms_norm(x, p + "ffn_norm.weight")
             g = self.linear(h, p + "ffn_gate")
             u = self.linear(h, p + "ffn_up")
             act = gelu_tanh(g) if hp.arch == "gemma3" else silu(g)
-            f = self.linear(act * u, p + "ffn_down")
+            post = act * u
+            f = self.linear(post, p + "ffn_down")
             if hp.arch == "gemma3":
                 f = self.rms_norm(f, p + "post_ffw_norm.weight")
+        keep("ln2.hook_normalized", h)
+        keep("mlp.hook_post", post)
+        keep("hook_mlp_out", f)
         return x + f
 
     # -- conveniences ----------------------------------------------------------------------

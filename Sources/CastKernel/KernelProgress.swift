@@ -71,19 +71,14 @@ final class KernelProgress: ProgressSink {
         var numbers = "\(done)/\(total) \(unit), \(String(format: "%.2f", rate))/s"
         numbers += done < total ? ", ETA \(Self.clock(remaining))" : ", \(Self.clock(elapsed))"
         if !detail.isEmpty { numbers += ", " + detail }
-        let html = "<div class=\"cast-progress\"><code>\(Self.escape(task))</code> "
+        let html = "<div class=\"cast-progress\"><code>\(RenderedTable.escape(task))</code> "
             + "<progress value=\"\(done)\" max=\"\(max(total, 1))\" style=\"width: 16em; vertical-align: middle\"></progress> "
-            + "<span>\(Self.escape(numbers))</span></div>"
+            + "<span>\(RenderedTable.escape(numbers))</span></div>"
         return [MIMEType.plain: "\(task) [\(bar)] \(numbers)", MIMEType.html: html]
     }
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -279,6 +279,19 @@ struct DecoderLayer {
     }
 }
 
+extension DecoderLayer {
+    /// What a `ForwardTap` is shown after this layer ran with activations `s`.
+    func tapView(input: Tensor, saved s: LayerActivations, output: Tensor, layout: BatchLayout) -> LayerTapView {
+        let w = weights
+        return LayerTapView(
+            layer: index, layout: layout, input: input, residualMid: s.residual, attentionNormed: s.attentionNormed,
+            query: s.query, key: s.key, value: s.value, queryRotated: s.queryRotated, keyRotated: s.keyRotated,
+            attended: s.attended, attentionOut: w.postAttentionNorm == nil ? s.attentionProjected : s.postAttention,
+            feedForwardNormed: s.feedForwardNormed, gate: w.gate == nil ? nil : s.gate, up: s.up, hidden: s.hidden,
+            feedForwardOut: w.postFeedForwardNorm == nil ? s.feedForwardOut : s.postFeedForward, output: output)
+    }
+}
+
 extension AttentionContext {
     var savesForBackward: Bool {
         if case .sequences(_, _, let save) = self { return save }

@@ -48,6 +48,9 @@ public struct ForwardPass {
 
     public var hasPadding: Bool { lengths.contains { $0 != tokens } }
 
+    /// The batch's rows: sequences, padded length, each sequence's own length.
+    public var layout: BatchLayout { BatchLayout(batch: batch, tokens: tokens, lengths: lengths) }
+
     /// The final hidden states of `rows` (checked), `[rows.count, d]`.
     func hiddenRows(_ rows: [Int]) throws -> Tensor {
         let total = batch * tokens, d = hidden.count / max(total, 1)
@@ -116,11 +119,17 @@ extension Transformer {
                 try layer.forward(x, positions: pass.positions, context: context,
                                   saved: &pass.layers[training ? index : 0], into: &pass.inputs[index + 1])
             }
+            if let tap = options.tap {
+                let saved = index < recomputed ? pass.recomputeScratch : pass.layers[training ? index : 0]
+                try tap.layerFinished(layer.tapView(input: x, saved: saved, output: pass.inputs[index + 1],
+                                                    layout: pass.layout))
+            }
         }
         pass.hidden.reuse(shape: [0])
         pass.logits.reuse(shape: [0])
         guard last == layerCount - 1 else { return }
         try finalNorm(pass.inputs[layerCount], into: &pass.hidden, mean: &pass.finalMean, rstd: &pass.finalRstd)
+        try options.tap?.finalNormFinished(pass.hidden, layout: pass.layout)
         guard options.logits else { return }
         let arithmetic = training ? .float32 : options.arithmetic
         if let rows = options.logitRows {

@@ -13,10 +13,13 @@ struct Bench: ParsableCommand {
             scripts/peft-venv.sh, found through CAST_PEFT_VENV or .venv-peft); cast (one CAST training \
             step smollm2-135m → qwen2.5-0.5b, 4 × 256 tokens, vs the same step in PyTorch on CPU; same venv); \
             language (a builtin call through the language vs the same engine call from Swift, and \
-            `cast repl` start-up to its first prompt vs python3's).
+            `cast repl` start-up to its first prompt vs python3's); kernel (round-trip latency of \
+            execute_request for a trivial cell and of complete_request through `cast kernel`, median and p99 \
+            of 500, vs ipykernel driven by the same jupyter_client in the same run; needs .venv-jupyter from \
+            scripts/jupyter-venv.sh, or CAST_JUPYTER_VENV).
             """)
 
-    @Argument(help: "Which benchmark: engine, models, lora, cast or language.") var name: String
+    @Argument(help: "Which benchmark: engine, models, lora, cast, language or kernel.") var name: String
     @Flag(help: "lora, cast: measure ours only (no PyTorch run).") var noPeer = false
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(name: .customLong("model"),
@@ -40,7 +43,8 @@ struct Bench: ParsableCommand {
         case "lora": report = try LoRABenchmark.run(peer: !noPeer)
         case "cast": report = try CastBenchmark.run(peer: !noPeer)
         case "language": report = try LanguageBenchmark.run()
-        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora, cast, language")
+        case "kernel": report = try KernelBenchmark.run()
+        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora, cast, language, kernel")
         }
         print(json ? try report.json() : report.table())
     }

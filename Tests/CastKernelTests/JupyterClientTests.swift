@@ -3,8 +3,9 @@ import Foundation
 import Testing
 
 /// The kernel as Jupyter's own tools see it: the Python tests in `python/` (the
-/// jupyter_kernel_test conformance suite and our jupyter_client behaviour tests) run with
-/// pytest from `.venv-jupyter` against the built `cast`. `make test` creates the venv
+/// jupyter_kernel_test conformance suite, our jupyter_client behaviour tests, the notebooks of
+/// notebooks/ run by nbconvert and papermill, and the papermill translator) run with pytest
+/// from `.venv-jupyter` against the built `cast`. `make test` creates the venv
 /// (scripts/jupyter-venv.sh); without it these tests are skipped, saying so.
 @Suite("the Jupyter kernel through jupyter_client", .serialized)
 struct JupyterClientTests {
@@ -41,6 +42,29 @@ struct JupyterClientTests {
           .enabled(if: venvPresent, "no .venv-jupyter: run scripts/jupyter-venv.sh (make test does) to run the Jupyter tests"))
     func behaviour() throws {
         let run = try pytest("test_behaviour.py")
+        #expect(run.status == 0, "\(run.output)")
+    }
+
+    @Test("notebooks/: committed with outputs; cast_transfer runs under nbconvert --execute, quickstart under papermill -p",
+          .enabled(if: venvPresent, "no .venv-jupyter: run scripts/jupyter-venv.sh (make test does) to run the Jupyter tests"))
+    func notebooks() throws {
+        let run = try pytest("test_notebooks.py")
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("passed") && !run.output.contains("skipped"), "\(run.output)")
+    }
+
+    @Test("papermill translator: every value type, the language's escapes, refused values, a round trip through cast run",
+          .enabled(if: venvPresent, "no .venv-jupyter: run scripts/jupyter-venv.sh (make test does) to run the Jupyter tests"))
+    func papermillTranslator() throws {
+        let run = try pytest("test_papermill_translator.py")
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("passed") && !run.output.contains("skipped"), "\(run.output)")
+    }
+
+    @Test("cast bench kernel's client: both kernels started, every request timed, JSON for the Swift side",
+          .enabled(if: venvPresent, "no .venv-jupyter: run scripts/jupyter-venv.sh (make test does) to run the Jupyter tests"))
+    func benchClient() throws {
+        let run = try pytest("test_bench_client.py")
         #expect(run.status == 0, "\(run.output)")
     }
 }

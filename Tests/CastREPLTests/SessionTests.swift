@@ -1,3 +1,4 @@
+import Foundation
 import CastScript
 import Testing
 @testable import CastREPL
@@ -27,6 +28,24 @@ struct SessionTests {
         #expect(s.handle(.line("   ")) == .next)
         #expect(c.out == "43\n\"a\\tb\"\n")
         #expect(c.err.isEmpty)
+    }
+
+    @Test("a plot shows as a text graphic with the path of its SVG, numbered per session")
+    func plots() throws {
+        let (s, c) = session()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cast-repl-plots-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        s.plotFolder = PlotFolder(folder)
+        _ = s.handle(.line("plot([1, 4, 9, 16], title: \"squares\")"))
+        _ = s.handle(.line("plot([[0, 1], [1, 0]], kind: \"heatmap\")"))
+        #expect(c.err.isEmpty, "\(c.err)")
+        let first = folder.appendingPathComponent("plot-1.svg").path, second = folder.appendingPathComponent("plot-2.svg").path
+        #expect(c.out.contains("squares") && c.out.contains("saved \(first)\n") && c.out.contains("saved \(second)\n"))
+        #expect(c.out.unicodeScalars.contains { (0x2800...0x28FF).contains($0.value) }, "the line plot is drawn in braille")
+        let svg = try String(contentsOfFile: first, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+        #expect(svg.contains("squares"))
+        #expect(FileManager.default.fileExists(atPath: second))
     }
 
     @Test("an open bracket continues the input on the next line, at the continuation prompt")

@@ -1,0 +1,62 @@
+import CastModels
+import CastTensor
+
+/// The tap a capture puts on the forward pass: after each layer it copies the selected rows
+/// of the wanted points out of the pass's buffers, into kept rows and/or running statistics.
+final class ActivationRecorder: ForwardTap {
+    private let byLayer: [Int: [ActivationPoint]]
+    private let final: [ActivationPoint]
+    private let keepRows: Bool
+    private let statistics: Bool
+    /// Rows of the current pass's batch to take, in order.
+    var selected: [Int] = []
+    private(set) var kept: [ActivationPoint: [Float]] = [:]
+    private(set) var widths: [ActivationPoint: Int] = [:]
+    private(set) var accumulators: [ActivationPoint: CovarianceAccumulator] = [:]
+    private var gathered: [Float] = []
+
+    init(points: [ActivationPoint], keepRows: Bool, statistics: Bool) {
+        byLayer = Dictionary(grouping: points.filter { $0.layer != nil }, by: { $0.layer! })
+        final = points.filter { $0.layer == nil }
+        self.keepRows = keepRows
+        self.statistics = statistics
+    }
+
+    func layerFinished(_ view: LayerTapView) throws {
+        guard let points = byLayer[view.layer] else { return }
+        for point in points {
+            guard let tensor = point.kind.tensor(in: view) else {
+                throw AnalysisError("\(point.name): the pass computed no such activation")
+            }
+            try take(point, tensor, view.layout)
+        }
+    }
+
+    func finalNormFinished(_ normed: Tensor, layout: BatchLayout) throws {
+        for point in final { try take(point, normed, layout) }
+    }
+
+    private func take(_ point: ActivationPoint, _ tensor: Tensor, _ layout: BatchLayout) throws {
+        let rows = layout.batch * layout.tokens
+        guard rows > 0, tensor.count % rows == 0 else {
+            throw AnalysisError("\(point.name): \(tensor.shape) does not split into \(rows) rows")
+        }
+        let width = tensor.count / rows
+        if let known = widths[point], known != width {
+            throw AnalysisError("\(point.name): width changed from \(known) to \(width)")
+        }
+        widths[point] = width
+        let n = selected.count
+        guard n > 0 else { return }
+        if gathered.count < n * width { gathered = [Float](repeating: 0, count: n * width) }
+        gathered.withUnsafeMutableBufferPointer { g in
+            for (k, row) in selected.enumerated() {
+                (g.baseAddress! + k * width).update(from: tensor.data + row * width, count: width)
+            }
+            if keepRows { kept[point, default: []].append(contentsOf: UnsafeBufferPointer(start: g.baseAddress!, count: n * width)) }
+            if statistics {
+                accumulators[point, default: CovarianceAccumulator(width: width)].add(g.baseAddress!, rows: n)
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import CBLAS
+import CastTensor
+
+/// Mean and covariance of rows streamed in batches, in double precision, keeping only the
+/// `[width]` sum and the `[width, width]` sum of products, never the rows. Rows are shifted
+/// by the first batch's mean before they are summed, so a large common offset (the outlier
+/// dimensions of a residual stream) does not cancel catastrophically at the end.
+public struct CovarianceAccumulator: Sendable {
+    public let width: Int
+    public private(set) var count = 0
+    private var shift: [Double] = []
+    private var sum: [Double]
+    /// Upper triangle (row-major) of Σ (x − shift)(x − shift)ᵀ.
+    private var products: [Double]
+    private var scratch: [Double] = []
+
+    public init(width: Int) {
+        self.width = width
+        sum = [Double](repeating: 0, count: width)
+        products = [Double](repeating: 0, count: width * width)
+    }
+
+    /// Adds `rows` rows of `width` floats.
+    public mutating func add(_ x: UnsafePointer<Float>, rows: Int) {
+        guard rows > 0 else { return }
+        let d = width
+        if shift.isEmpty {
+            shift = [Double](repeating: 0, count: d)
+            for r in 0..<rows { for j in 0..<d { shift[j] += Double(x[r * d + j]) } }
+            for j in 0..<d { shift[j] /= Double(rows) }
+        }
+        if scratch.count < rows * d { scratch = [Double](repeating: 0, count: rows * d) }
+        scratch.withUnsafeMutableBufferPointer { s in
+            for r in 0..<rows {
+                for j in 0..<d {
+                    let v = Double(x[r * d + j]) - shift[j]
+                    s[r * d + j] = v
+                    sum[j] += v
+                }
+            }
+            Self.singleThreaded()
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(rows), 1, s.baseAddress, Int32(d),
+                        1, &products, Int32(d))
+        }
+        count += rows
+    }
+
+    /// Adds the rows of a `[n, width]` tensor.
+    public mutating func add(_ rows: Tensor) throws {
+        guard rows.rank == 2, rows.shape[1] == width else {
+            throw AnalysisError("covariance of width \(width) given rows of shape \(rows.shape)")
+        }
+        add(rows.data, rows: rows.shape[0])
+    }
+
+    /// Adds everything another accumulator of the same width has seen.
+    public mutating func merge(_ other: CovarianceAccumulator) throws {
+        guard other.width == width else { throw AnalysisError("cannot merge covariances of widths \(width) and \(other.width)") }
+        guard other.count > 0 else { return }
+        guard count > 0 else { self = other; return }
+        // Re-express the other's sums around our shift: x − a = (x − b) + (b − a).
+        let d = width, n = Double(other.count)
+        var delta = [Double](repeating: 0, count: d)
+        for j in 0..<d { delta[j] = other.shift[j] - shift[j] }
+        for i in 0..<d {
+            for j in i..<d {
+                products[i * d + j] += other.products[i * d + j] + other.sum[i] * delta[j] + delta[i] * other.sum[j]
+                    + n * delta[i] * delta[j]
+            }
+        }
+        for j in 0..<d { sum[j] += other.sum[j] + n * delta[j] }
+        count += other.count
+    }
+
+    /// The mean row.
+    public var mean: [Double] {
+        guard count > 0 else { return [Double](repeating: .nan, count: width) }
+        return (0..<width).map { shift[$0] + sum[$0] / Double(count) }
+    }
+
+    /// The full symmetric covariance `[width, width]`, normalised by `count − 1` (numpy's
+    /// `np.cov`, sklearn's PCA); needs two rows or more.
+    public func covariance() throws -> [Double] {
+        guard count >= 2 else {
+            throw AnalysisError("a covariance needs at least 2 tokens, got \(count)")
+        }
+        let d = width, n = Double(count)
+        var c = [Double](repeating: 0, count: d * d)
+        for i in 0..<d {
+            for j in i..<d {
+                let v = (products[i * d + j] - sum[i] * sum[j] / n) / (n - 1)
+                c[i * d + j] = v
+                c[j * d + i] = v
+            }
+        }
+        return c
+    }
+
+    /// OpenBLAS threading is pinned to one thread engine-wide (CastTensor's policy); do the
+    /// same here in case no product ran before.
+    private static func singleThreaded() { _ = pinned }
+    private static let pinned: Void = { openblas_set_num_threads(1) }()
+}
