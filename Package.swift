@@ -36,7 +36,7 @@ let package = Package(
         // Activation capture at named points, PCA, CKA, and their pictures.
         .target(name: "CastAnalysis", dependencies: ["CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastPlot"]),
         // The cast language: lexer, parser, evaluator, values, builtins, display and progress.
-        .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters", "CastPlot"]),
+        .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters", "CastPlot", "CastAnalysis"]),
         // The readline front end (`cast repl`): an input loop apart from the terminal transport.
         .target(name: "CastREPL", dependencies: ["CastScript", "CReadline"]),
         // The Jupyter kernel (`cast kernel`): wire protocol over libzmq, handlers, kernelspec install.

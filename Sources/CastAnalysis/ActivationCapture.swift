@@ -9,7 +9,7 @@ public enum ActivationCapture {
     public static func run(_ model: Transformer, sequences: [CaptureSequence], points requested: [ActivationPoint],
                            options: CaptureOptions = CaptureOptions(), adapters: AdapterSet = .none,
                            arithmetic: PackedArithmetic = .float32,
-                           progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> ActivationSet {
+                           progress: ((_ done: Int, _ total: Int) throws -> Void)? = nil) throws -> ActivationSet {
         let catalog = PointCatalog(model)
         guard !requested.isEmpty else { throw AnalysisError("no points to capture (see `cast points -m \(model.name)`)") }
         for p in requested { try catalog.check(p) }
@@ -68,7 +68,7 @@ public enum ActivationCapture {
                 try model.forward(batch.map { sequences[$0].ids }, options: passOptions, pass: &pass)
                 result.selectedCount += selected.count
             }
-            progress?(index, sequences.count)
+            try progress?(index, sequences.count)
         }
         guard result.selectedCount > 0 else {
             throw AnalysisError("no tokens were selected (positions: \(options.positions)"

@@ -8,7 +8,8 @@ import CastModels
 public enum PairedCapture {
     public static func run(_ a: Transformer, _ b: Transformer, texts: [String],
                            pointsA: [ActivationPoint], pointsB: [ActivationPoint],
-                           options: CaptureOptions = CaptureOptions(), window: Int = 1024)
+                           options: CaptureOptions = CaptureOptions(), window: Int = 1024,
+                           progress: ((_ done: Int, _ total: Int) throws -> Void)? = nil)
         throws -> (a: ActivationSet, b: ActivationSet) {
         guard let ta = a.tokenizer, let tb = b.tokenizer else {
             throw AnalysisError("comparing two models on text needs both tokenizers (GGUF files carry them)")
@@ -28,8 +29,12 @@ public enum PairedCapture {
             sa[k].positions = kept.map(\.0)
             sb[k].positions = kept.map(\.1)
         }
-        let ra = try ActivationCapture.run(a, sequences: sa, points: pointsA, options: options)
-        let rb = try ActivationCapture.run(b, sequences: sb, points: pointsB, options: options)
+        // Progress counts both models' sequences: a's first, then b's.
+        let total = sa.count + sb.count
+        let ra = try ActivationCapture.run(a, sequences: sa, points: pointsA, options: options,
+                                           progress: progress.map { p in { done, _ in try p(done, total) } })
+        let rb = try ActivationCapture.run(b, sequences: sb, points: pointsB, options: options,
+                                           progress: progress.map { p in { done, _ in try p(sa.count + done, total) } })
         guard ra.tokens.count == rb.tokens.count,
               zip(ra.tokens, rb.tokens).allSatisfy({ $0.textIndex == $1.textIndex }) else {
             throw AnalysisError("paired capture: the two models kept different tokens (\(ra.tokens.count) vs \(rb.tokens.count))")

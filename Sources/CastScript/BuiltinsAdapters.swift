@@ -142,19 +142,24 @@ enum AdapterBuiltins {
     }
 
     static var save: Builtin {
-        Builtin("save", [Parameter("adapter", .either(loraType, castType, PlotBuiltins.plotType), help: "A LoRA, a CAST adapter or a plot."),
-                         Parameter("path", .string, help: "The folder to write (created if missing); for a plot, an .svg file."),
+        Builtin("save", [Parameter("adapter", .either(loraType, castType, PlotBuiltins.plotType, AnalysisBuiltins.activationsType),
+                                   help: "A LoRA, a CAST adapter, a plot or activations."),
+                         Parameter("path", .string, help: "The folder to write (created if missing); for a plot, an .svg file; "
+                                   + "for activations, a .safetensors or .npy file or a folder."),
                          Parameter("gguf", .optional(.string), default: Value.none, help: "Also write a LoRA as a GGUF-LoRA file (for llama.cpp).")],
                 returns: "string",
                 help: "Writes an adapter and returns the path. A LoRA becomes a PEFT folder (and a GGUF-LoRA file with "
                     + "gguf:). A CAST adapter becomes a CAST folder (cast_config.json + cast_adapter.safetensors), which "
                     + "reads its source LoRA from where that was saved, so save the source LoRA first; export writes a "
-                    + "CAST adapter as a plain PEFT LoRA instead. A plot is written as an SVG file.",
+                    + "CAST adapter as a plain PEFT LoRA instead. A plot is written as an SVG file. Activations become a "
+                    + "safetensors file (one float32 [tokens, width] tensor per point, named by the point, the tokens in its "
+                    + "metadata), a .npy file (one point), or a folder of POINT.npy files and tokens.json.",
                 example: "save(l, \"out/arith-lora\")\nsave(c, \"out/arith-cast\")\nsave(plot(c), \"out/arith-cast.svg\")",
                 usesEngine: true) { call in
             let path = call.string("path")
             guard !path.isEmpty else { throw call.error("path", "'path' must not be empty") }
             if let plot = call.object("adapter", as: PlotValue.self) { return try savePlot(plot, to: path, call: call) }
+            if let a = call.object("adapter", as: ActivationsValue.self) { return try AnalysisBuiltins.saveActivations(a, to: path, call: call) }
             if let value = call.object("adapter", as: LoRAValue.self) {
                 do {
                     try PEFTAdapterFolder.save(value.adapter, for: value.model.transformer.config, to: URL(fileURLWithPath: path))

@@ -39,7 +39,8 @@ public enum Documentation {
         [TypePage(ModelValue.self), TypePage(TokenizerValue.self), TypePage(TokenListValue.self),
          TypePage(GenerationValue.self), TypePage(LogitsValue.self), TypePage(TableValue.self),
          TypePage(RecordValue.self), TypePage(TextValue.self), TypePage(TaskValue.self), TypePage(CorpusValue.self),
-         TypePage(LoRAValue.self), TypePage(CastValue.self), TypePage(PlotValue.self), TypePage(MarkupValue.self)]
+         TypePage(LoRAValue.self), TypePage(CastValue.self), TypePage(PlotValue.self), TypePage(MarkupValue.self),
+         TypePage(ActivationsValue.self), TypePage(PCAValue.self), TypePage(CKAValue.self)]
     }
 
     /// The plain types and one line on each.

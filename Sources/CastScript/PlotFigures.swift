@@ -5,6 +5,7 @@ import CastPlot
 /// every error points at the argument at fault.
 enum PlotFigures {
     static func figure(_ call: Call) throws -> Figure {
+        if let figure = try AnalysisBuiltins.figure(call) { return figure }
         if let run = trainingRun(call.value("data")) {
             return try runFigure(call, name: run.name, series: run.series)
         }
