@@ -63,7 +63,7 @@ def parameters_cell(nb):
     return tagged[0]
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb", "cast_transfer.ipynb"])
+@pytest.mark.parametrize("name", ["quickstart.ipynb", "cast_transfer.ipynb", "activation_tour.ipynb"])
 def test_committed_notebooks_carry_their_outputs(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
@@ -108,6 +108,22 @@ def test_cast_transfer_runs_with_nbconvert(tmp_path):
     assert (exported / "adapter_config.json").is_file()
     assert (exported / "adapter_model.safetensors").is_file()
     assert "q_proj" in text(code_cell(nb, "# The exported LoRA"))
+
+
+def test_activation_tour_runs_with_nbconvert(tmp_path):
+    shutil.copy(NOTEBOOKS / "activation_tour.ipynb", tmp_path / "in.ipynb")
+    run([BIN / "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output", "out.ipynb",
+         "--ExecutePreprocessor.kernel_name=cast-test", "--ExecutePreprocessor.timeout=600", "in.ipynb"], tmp_path)
+    nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert not errors(nb), errors(nb)
+    assert "<table" in result(code_cell(nb, "m = load("), "text/html")
+    assert "participation ratio" in text(code_cell(nb, "p = pca("))
+    for start in ["plot(p)", "plot(p, kind", "j = pca("]:
+        assert "<svg" in result(code_cell(nb, start), "image/svg+xml")
+    cka = code_cell(nb, "c = cka(")
+    assert "24 x 30 layers" in text(cka)
+    assert "<svg" in result(cka, "image/svg+xml")
+    assert "suggested layer map (target:source): 0:" in text(code_cell(nb, 'print("suggested layer map'))
 
 
 def test_quickstart_runs_with_papermill_parameters(tmp_path):
