@@ -7,7 +7,7 @@ import Foundation
 enum AdapterBuiltins {
     static var all: [Builtin] {
         [task, corpus, lora, loadAdapter, save, trainLoRA, TrainingBuiltins.cast, TrainingBuiltins.train, TrainingBuiltins.step,
-         TrainingBuiltins.evaluate, TrainingBuiltins.crossLoRA, TrainingBuiltins.export, TrainingBuiltins.heldOutKL]
+         TrainingBuiltins.evaluate, CompareBuiltins.compare, TrainingBuiltins.crossLoRA, TrainingBuiltins.export, TrainingBuiltins.heldOutKL]
     }
 
     static let taskType = ParameterType.either(.object(TaskValue.self), .string)

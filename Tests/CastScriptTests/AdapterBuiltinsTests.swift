@@ -304,6 +304,38 @@ struct AdapterBuiltinsTests {
                 == "1:27: generate: 'adapter' must be a lora or cast or none, got a number (3)")
     }
 
+    @Test("compare puts each subject's greedy answers side by side, as the engine's generators give them")
+    func compareSubjects() throws {
+        let session = try Self.session()
+        let model = try Self.model(session)
+        let lora = try #require(try session.value(
+            "l = train_lora(m, \"arith\", rank: 2, steps: 2, lr: 1e-2, batch_size: 2, seed: 1)\nl").object as? LoRAValue)
+        let prompts = ["12+7=", "The capital of France is"]
+        let table = try #require(try session.value(
+            "compare([m, l, m], [\"12+7=\", \"The capital of France is\"], max_tokens: 4)").object as? TableValue)
+        #expect(table.columns == ["prompt", "smollm2-135m", "smollm2-135m + lora (trained on arith)", "smollm2-135m", "agree"])
+        let options = GenerationOptions(maxNewTokens: 4, sampling: .greedy)
+        let bare = try Generator(model: model).generate(texts: prompts, options: options).sequences.map(\.text)
+        let adapted = try Generator(model: model, adapters: lora.adapter.adapters).generate(texts: prompts, options: options)
+            .sequences.map(\.text)
+        for (p, row) in table.rows.enumerated() {
+            #expect(row[0] == .string(prompts[p]))
+            #expect(row[1] == .string(bare[p]) && row[3] == .string(bare[p]))
+            #expect(row[2] == .string(adapted[p]))
+            #expect(row[4] == .bool(bare[p].trimmingCharacters(in: .whitespacesAndNewlines)
+                                     == adapted[p].trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        #expect(try session.value("compare([m], \"hi\", max_tokens: 1).columns") == Value(["prompt", "smollm2-135m", "agree"]))
+        #expect(session.error("compare([], \"hi\")") == "1:9: compare: the list is empty: give at least one model or adapter")
+        #expect(session.error("compare([m], [])") == "1:14: compare: the list is empty: give at least one prompt")
+        let progress = RecordingProgress()
+        progress.stopAfter = 1
+        session.interpreter.progress = progress
+        session.interpreter.isCancelled = { progress.shouldStop }
+        #expect(session.error("compare([m, l], [\"a\", \"b\"], max_tokens: 2)")
+                == "1:1: compare: stopped after 1 of 4 answers; nothing was kept")
+    }
+
     @Test("fetch checks a cached model and says where it is; an unknown name suggests one")
     func fetchBuiltin() throws {
         let session = try Self.session()
