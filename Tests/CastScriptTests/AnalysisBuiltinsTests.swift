@@ -441,38 +441,12 @@ struct AnalysisBuiltinsTests {
 /// plots to out/ there).
 @Suite("cast run examples/activation_tour.cast", .serialized)
 struct ActivationTourTests {
-    static let golden = TestSupport.repository.appendingPathComponent("Tests/CastScriptTests/Golden/activation_tour.txt")
-    static let script = TestSupport.repository.appendingPathComponent("examples/activation_tour.cast")
-
     /// The script prints what the golden file holds (numbers with a fraction within 0.01),
     /// and writes its four SVG pictures and the activations. `CAST_UPDATE_GOLDEN=1` rewrites the golden file.
     @Test("examples/activation_tour.cast prints the golden output and writes its plots")
     func tour() throws {
-        let folder = try TestSupport.temporaryFolder()
+        let folder = try runExampleAgainstGolden("activation_tour")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let process = Process()
-        process.executableURL = try TestSupport.castExecutable()
-        process.arguments = ["run", Self.script.path, "--quiet"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["CAST_PORTABLE_KERNELS": "1"]) { _, new in new }
-        process.currentDirectoryURL = folder
-        let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        let stdout = try String(contentsOf: out, encoding: .utf8), stderr = try String(contentsOf: err, encoding: .utf8)
-        #expect(process.terminationStatus == 0, "\(stderr)")
-        #expect(stderr.isEmpty, "\(stderr)")
-        if ProcessInfo.processInfo.environment["CAST_UPDATE_GOLDEN"] == "1" {
-            try stdout.write(to: Self.golden, atomically: true, encoding: .utf8)
-        }
-        let expected = try String(contentsOf: Self.golden, encoding: .utf8)
-        if let difference = GoldenText.difference(stdout, expected, tolerance: 0.01) {
-            Issue.record("activation_tour output differs from Golden/activation_tour.txt: \(difference)\n--- got:\n\(stdout)")
-        }
         for name in ["variance.svg", "pcs.svg", "layers.svg", "cka.svg"] {
             let svg = try String(contentsOf: folder.appendingPathComponent("out/\(name)"), encoding: .utf8)
             #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"), "\(name)")

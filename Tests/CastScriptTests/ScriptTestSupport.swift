@@ -107,3 +107,37 @@ enum ScriptTestFiles {
         return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
     }
 }
+
+/// An example script run by `cast run` in a temporary folder (examples write their files to
+/// out/ there), its stdout checked against a golden file: numbers with a fraction within 0.01,
+/// since BLAS kernels differ in the last bits between machines. `CAST_UPDATE_GOLDEN=1`
+/// rewrites the golden file. Returns the folder; the caller removes it.
+func runExampleAgainstGolden(_ name: String) throws -> URL {
+    let script = TestSupport.repository.appendingPathComponent("examples/\(name).cast")
+    let golden = TestSupport.repository.appendingPathComponent("Tests/CastScriptTests/Golden/\(name).txt")
+    let folder = try TestSupport.temporaryFolder()
+    let process = Process()
+    process.executableURL = try TestSupport.castExecutable()
+    process.arguments = ["run", script.path, "--quiet"]
+    process.environment = ProcessInfo.processInfo.environment.merging(["CAST_PORTABLE_KERNELS": "1"]) { _, new in new }
+    process.currentDirectoryURL = folder
+    let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    let stdout = try String(contentsOf: out, encoding: .utf8), stderr = try String(contentsOf: err, encoding: .utf8)
+    #expect(process.terminationStatus == 0, "\(stderr)")
+    #expect(stderr.isEmpty, "\(stderr)")
+    if ProcessInfo.processInfo.environment["CAST_UPDATE_GOLDEN"] == "1" {
+        try stdout.write(to: golden, atomically: true, encoding: .utf8)
+    }
+    let expected = try String(contentsOf: golden, encoding: .utf8)
+    if let difference = GoldenText.difference(stdout, expected, tolerance: 0.01) {
+        Issue.record("\(name) output differs from Golden/\(name).txt: \(difference)\n--- got:\n\(stdout)")
+    }
+    return folder
+}
