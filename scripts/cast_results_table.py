@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Prints docs/results.md's CAST tables from docs/results/cast-experiment.jsonl (written by
-scripts/record_cast_results.sh): per pair and task, each method's score, retention and
-held-out KL, as the mean over the seeds recorded (± the standard deviation when there are
-several), with the seeds counted and the wall time and peak memory of the runs.
+scripts/record_cast_results.sh): per pair and task, each method's score, retention, held-out
+KL and score on the first train prompts (what chooses settings), as the mean over the seeds
+recorded (± the standard deviation when there are several), with the seeds counted and the
+wall time and peak memory of the runs.
 
 Usage: scripts/cast_results_table.py [RESULTS.jsonl]
 """
@@ -34,8 +35,8 @@ def cell(values, percent=False):
 for (source, target, task), group in sorted(groups.items()):
     seeds = sorted(run["seed"] for run in group)
     print(f"### {source} → {target}, task {task} (seeds {', '.join(map(str, seeds))})\n")
-    print("| method | score | retention | held-out KL | seconds (mean) |")
-    print("|---|---|---|---|---|")
+    print("| method | score | retention | held-out KL | train score | seconds (mean) |")
+    print("|---|---|---|---|---|---|")
     methods = []
     for run in group:
         for row in run["rows"]:
@@ -45,7 +46,7 @@ for (source, target, task), group in sorted(groups.items()):
         rows = [row for run in group for row in run["rows"] if row["method"] == method]
         seconds = statistics.mean(row["seconds"] for row in rows)
         print(f"| {method} | {cell([r['score'] for r in rows])} | {cell([r['retention'] for r in rows], percent=True)} "
-              f"| {cell([r['kl'] for r in rows])} | {seconds:.0f} |")
+              f"| {cell([r['kl'] for r in rows])} | {cell([r.get('train_score') for r in rows])} | {seconds:.0f} |")
     wall = sum(run["wall_seconds"] for run in group)
     rss = max(run["peak_rss_mib"] for run in group)
     print(f"\n{len(group)} run(s) on {group[0]['cpu']}; {wall / 3600:.1f} h of wall time in all; "

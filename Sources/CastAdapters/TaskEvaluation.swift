@@ -2,7 +2,8 @@ import CastModels
 import CastTensor
 import Foundation
 
-/// The exact-match score of a model (with adapters) on a task's test split.
+/// The exact-match score of a model (with adapters) on a task's test split (or its train
+/// split, as evidence for choosing among configurations without touching the test split).
 public struct TaskScore: Codable, Sendable {
     public struct Example: Codable, Sendable {
         public let prompt: String
@@ -15,7 +16,7 @@ public struct TaskScore: Codable, Sendable {
     public let score: Double
     public let correct: Int
     public let total: Int
-    /// Every judged example, in test-split order.
+    /// Every judged example, in the split's order.
     public let examples: [Example]
     public let seconds: Double
 }
@@ -24,11 +25,13 @@ public struct TaskScore: Codable, Sendable {
 /// after trimming spaces. Prompts run in batches (one GEMM per decode step over a batch).
 public enum TaskEvaluation {
     public static func evaluate(_ model: Transformer, adapters: AdapterSet = .none, task: TaskSuite,
-                                limit: Int? = nil, batchSize: Int = 32, arithmetic: PackedArithmetic = .float32,
+                                split: TaskSplit = .test, limit: Int? = nil, batchSize: Int = 32,
+                                arithmetic: PackedArithmetic = .float32,
                                 shouldStop: () -> Bool = { false },
                                 progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> TaskScore {
         guard let tokenizer = model.tokenizer else { throw AdapterError("\(model.name): evaluation needs the model's tokenizer") }
-        let examples = Array(task.test.prefix(limit ?? task.test.count))
+        let all = split == .test ? task.test : task.train
+        let examples = Array(all.prefix(limit ?? all.count))
         let generator = Generator(model: model, adapters: adapters, arithmetic: arithmetic)
         let longest = examples.map { tokenizer.encode(" " + $0.answer, addSpecial: false).count }.max() ?? 1
         let options = GenerationOptions(maxNewTokens: longest + 4, sampling: .greedy, stopStrings: ["\n"])
@@ -58,3 +61,6 @@ public struct TaskInterrupted: Error, CustomStringConvertible {
     public let completed: Int
     public var description: String { "evaluation interrupted after \(completed) examples" }
 }
+
+/// Which of a task's splits to score.
+public enum TaskSplit: String, Sendable { case train, test }

@@ -3,17 +3,19 @@ import CastAdapters
 import CastModels
 import Foundation
 
-/// `cast evaluate -m MODEL [--adapter DIR] --task TASK`: exact-match score on the test split.
+/// `cast evaluate -m MODEL [--adapter DIR] --task TASK [--split train]`: exact-match score on
+/// the test split (or the train split).
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score a model (with an adapter) on a task's test split: exact match of greedy generations.",
-        discussion: "Ctrl-C stops after the current batch.")
+        discussion: "--split train scores the train split instead: evidence for choosing settings that leaves the test split unseen. Ctrl-C stops after the current batch.")
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var adapterOption: AdapterOption
     @Option(help: "A built-in task (arith, dates, reverse) or a JSONL file of {\"prompt\", \"answer\"[, \"split\"]}.")
     var task: String
-    @Option(help: "Judge only the first N test examples.") var limit: Int?
+    @Option(help: "Which split to score: test or train.") var split: TaskSplit = .test
+    @Option(help: "Judge only the first N examples of the split.") var limit: Int?
     @Option(help: "Prompts generated together.") var batchSize = 32
     @Flag(help: "Print JSON: {\"score\", \"correct\", \"total\", \"examples\": [first few]} (with --adapter also \"floor\", the bare model's score).") var json = false
     @Flag(help: "With --adapter, skip scoring the bare model beside it.") var noFloor = false
@@ -27,7 +29,7 @@ struct Evaluate: ParsableCommand {
         func evaluate(_ label: String, _ adapters: AdapterSet) throws -> TaskScore {
             let bar = ProgressBar(label: label, unit: "examples", enabled: !json)
             defer { bar.finish() }
-            return try TaskEvaluation.evaluate(transformer, adapters: adapters, task: suite, limit: limit,
+            return try TaskEvaluation.evaluate(transformer, adapters: adapters, task: suite, split: split, limit: limit,
                                                batchSize: batchSize, arithmetic: model.arithmetic,
                                                shouldStop: { Interrupt.requested }) { done, total in
                 bar.update(done: done, total: total)
@@ -84,3 +86,5 @@ struct Tasks: ParsableCommand {
         }
     }
 }
+
+extension TaskSplit: ExpressibleByArgument {}

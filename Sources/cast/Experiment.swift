@@ -19,14 +19,17 @@ struct Experiment: ParsableCommand {
             retrained LoRA's, or over the source's when retrained is not run. Held-out KL is to the teacher \
             (source + LoRA) on corpus text no run trained on. Results live under --cache (default \
             $CAST_HOME/experiments), keyed by the models, the task's contents, every option, the seed and the \
-            program's build; Ctrl-C stops at a step boundary and a rerun continues.
+            version of what training and scoring produce (a rebuilt cast reuses them unless that changed); \
+            Ctrl-C stops at a step boundary and a rerun continues. The train column scores each method on the \
+            first --train-limit examples of the task's train split: the evidence for choosing CAST's settings, \
+            so that the test split never chooses.
             """)
 
     @Option(help: "The model the LoRA is trained on.") var source: String
     @Option(help: "The model to carry it to.") var target: String
     @Option(help: "A built-in task (arith, dates, reverse) or a JSONL file.") var task: String
     @Option(help: "Comma-separated methods: floor, source, retrained, cross-lora, cast.") var methods = "floor,source,cross-lora,cast"
-    @Option(help: "Comma-separated CAST variants, each a row cast-<variant> beside cast: lsq-init (P's and H by least squares), delta (match the adapter's own effect), titok (KL weighted by the LoRA's effect per token), self-text (distil on text the teacher writes), index-map (layer i to layer i).")
+    @Option(help: "Comma-separated CAST variants, each a row cast-<variant> beside cast: lsq-init (P's and H by least squares), delta (match the adapter's own effect), titok (KL weighted by the LoRA's effect per token), self-text (distil on text the teacher writes), index-map (layer i to layer i), cka-map (the layer map CKA suggests).")
     var variants = ""
     @Option(help: "self-text: documents the teacher writes.") var selfTextDocuments = 256
     @Option(help: "self-text: new tokens per document.") var selfTextTokens = 96
@@ -36,9 +39,11 @@ struct Experiment: ParsableCommand {
     @Option(help: "LoRA peak learning rate on the target (retrained).") var retrainLr: Float = 1e-3
     @OptionGroup var flags: CastFlags
     @Option(help: "Score on the first N test examples (default: all).") var limit: Int?
+    @Option(help: "Also score on the first N train examples (the evidence for choosing settings; 0: skip).")
+    var trainLimit = 64
     @Option(help: "Held-out corpus windows for the KL column (0: skip).") var heldOut = 16
     @Option(help: "Cache folder (default $CAST_HOME/experiments).") var cache: String?
-    @Flag(help: "Print JSON: {\"rows\": [{\"method\", \"score\", \"retention\", \"kl\", \"seconds\"}], \"source\", \"target\", \"task\", \"seed\"}.")
+    @Flag(help: "Print JSON: {\"rows\": [{\"method\", \"score\", \"retention\", \"kl\", \"train_score\", \"seconds\"}], \"source\", \"target\", \"task\", \"seed\"}.")
     var json = false
 
     static let knownMethods = ["floor", "source", "retrained", "cross-lora", "cast"]
@@ -92,11 +97,13 @@ struct ExperimentRow: Codable {
     var score: Double
     var retention: Double?
     var kl: Double?
+    /// Score on the first examples of the train split (nil: not measured).
+    var trainScore: Double? = nil
     var seconds: Double
     /// Read back from the cache rather than computed in this run.
     var cached = false
 
-    enum CodingKeys: String, CodingKey { case method, score, retention, kl, seconds }
+    enum CodingKeys: String, CodingKey { case method, score, retention, kl, trainScore = "train_score", seconds }
 
     /// Every key present (null where a value does not apply).
     func encode(to encoder: Encoder) throws {
@@ -105,24 +112,30 @@ struct ExperimentRow: Codable {
         try c.encode(score, forKey: .score)
         try c.encode(retention, forKey: .retention)
         try c.encode(kl, forKey: .kl)
+        try c.encode(trainScore, forKey: .trainScore)
         try c.encode(seconds, forKey: .seconds)
     }
 
     var line: String {
-        String(format: "%@: score %.3f, held-out KL %@, %.0f s%@", method, score, kl.map { String(format: "%.4f", $0) } ?? "—",
+        String(format: "%@: score %.3f, held-out KL %@, train %@, %.0f s%@", method, score,
+               kl.map { String(format: "%.4f", $0) } ?? "—", trainScore.map { String(format: "%.3f", $0) } ?? "—",
                seconds, cached ? " (cached)" : "")
     }
 
     static func table(_ rows: [ExperimentRow], title: String, reference: String?) -> String {
-        var lines = [title, "", "method       score   retention   held-out KL   seconds"]
+        let width = max(11, rows.map(\.method.count).max() ?? 0)
+        var lines = [title, "", "method".padding(toLength: width, withPad: " ", startingAt: 0)
+                     + "  score   retention   held-out KL   train   seconds"]
         for r in rows {
             let retention = r.retention.map { String(format: "%8.1f %%", 100 * $0) } ?? "       —  "
             let kl = r.kl.map { String(format: "%11.4f", $0) } ?? "          —"
-            lines.append(String(format: "%@  %6.3f  %@  %@  %8.0f%@", r.method.padding(toLength: 11, withPad: " ", startingAt: 0),
-                                r.score, retention, kl, r.seconds, r.cached ? "  (cached)" : ""))
+            let train = r.trainScore.map { String(format: "%5.3f", $0) } ?? "    —"
+            lines.append(String(format: "%@  %6.3f  %@  %@   %@  %8.0f%@", r.method.padding(toLength: width, withPad: " ", startingAt: 0),
+                                r.score, retention, kl, train, r.seconds, r.cached ? "  (cached)" : ""))
         }
         lines.append("")
-        lines.append("retention = score / \(reference ?? "—")'s score; held-out KL to the teacher (source + LoRA), temperature 1")
+        lines.append("retention = score / \(reference ?? "—")'s score; held-out KL to the teacher (source + LoRA), temperature 1;")
+        lines.append("train = score on the first train-split examples (what chooses settings; the test split never does)")
         return lines.joined(separator: "\n")
     }
 }
@@ -158,9 +171,11 @@ final class ExperimentRun {
     /// What names a model in cache keys: a registry model by its file's SHA-256, a file by
     /// path, size and modification time.
     func identity(_ name: String) throws -> String {
-        if let entry = try? ModelRegistry.entry(named: name) { return "\(name)@\(entry.file.sha256)" }
+        // How the weights are held changes the rounding of every product: part of the name.
+        let weights = QuantizedWeights.preferred.rawValue
+        if let entry = try? ModelRegistry.entry(named: name) { return "\(name)@\(entry.file.sha256)@\(weights)" }
         let attributes = try FileManager.default.attributesOfItem(atPath: name)
-        return "\(URL(fileURLWithPath: name).standardizedFileURL.path)@\(attributes[.size] ?? 0)@\(attributes[.modificationDate] ?? "")"
+        return "\(URL(fileURLWithPath: name).standardizedFileURL.path)@\(attributes[.size] ?? 0)@\(attributes[.modificationDate] ?? "")@\(weights)"
     }
 
     // MARK: trained artifacts
@@ -327,11 +342,33 @@ final class ExperimentRun {
         if variant == .selfText {
             guard let text = try selfText(source) else { return nil }
             trained = try castAdapter(source, selfText: text)
+        } else if variant == .ckaMap {
+            var options = castOptions
+            options.layerMap = try ckaLayerMap()
+            trained = try castAdapter(source, options: options)
         } else {
             trained = try castAdapter(source, options: variant.applied(to: castOptions))
         }
         guard let trained else { return nil }
         return try measured("cast-\(name)", on: command.target, adapter: trained, teacher: source)
+    }
+
+    /// The layer map CKA suggests for the two models over the first corpus documents, cached.
+    func ckaLayerMap() throws -> LayerMapping {
+        struct Stored: Codable { let map: String; let seconds: Double }
+        let documents = 32, tokens = 1024
+        let entry = try cache.entry("layer-map", [
+            "source": try identity(command.source), "target": try identity(command.target), "point": CKALayerMap.point,
+            "documents": "\(documents)", "tokens": "\(tokens)", "code": ArtifactCache.codeVersion,
+        ])
+        if let stored = cache.result(entry, as: Stored.self) { return try LayerMapping(parsing: stored.map) }
+        let started = Date()
+        writeStandardError("  cka-map: CKA between \(command.target)'s and \(command.source)'s attention inputs over \(tokens) corpus tokens\n")
+        let map = try CKALayerMap.suggest(source: try model(command.source), target: try model(command.target),
+                                          texts: Array(try TextCorpus.wiki().train.prefix(documents)), tokens: tokens)
+        writeStandardError("  cka-map: target:source \(map)\n")
+        try cache.store(Stored(map: map.description, seconds: Date().timeIntervalSince(started)), in: entry)
+        return map
     }
 
     func pairedCorpus() throws -> PairedCorpus {
@@ -346,7 +383,7 @@ final class ExperimentRun {
     /// Score and held-out KL of `modelName` with the adapter in `adapter` (nil: bare), cached.
     func measured(_ method: String, on modelName: String, adapter: (folder: URL, key: String, seconds: Double)?,
                   teacher: (folder: URL, key: String, seconds: Double)) throws -> ExperimentRow? {
-        struct Measurement: Codable { let score: Double; let kl: Double?; let seconds: Double }
+        struct Measurement: Codable { let score: Double; let kl: Double?; let trainScore: Double?; let seconds: Double }
         // The adapter by its weights' SHA-256 too: an artifact made again gets its scores anew.
         let weights = adapter.map { a in
             a.folder.appendingPathComponent(CastAdapterFolder.locate(a.folder.path) != nil ? CastAdapterFolder.weightsName
@@ -354,10 +391,12 @@ final class ExperimentRun {
         }
         let entry = try cache.entry("score", [
             "model": try identity(modelName), "adapter": try adapter.map { "\($0.key)@\(try FileDigest.sha256(of: weights!))" } ?? "none", "task": taskDigest, "limit": "\(testCount)",
-            "teacher": teacher.key, "held out": "\(command.heldOut) × \(castOptions.windowLength)", "code": ArtifactCache.codeVersion,
+            "teacher": teacher.key, "held out": "\(command.heldOut) × \(castOptions.windowLength)", "train limit": "\(command.trainLimit)",
+            "code": ArtifactCache.codeVersion,
         ])
         if let m = cache.result(entry, as: Measurement.self) {
-            return ExperimentRow(method: method, score: m.score, kl: m.kl, seconds: (adapter?.seconds ?? 0) + m.seconds, cached: true)
+            return ExperimentRow(method: method, score: m.score, kl: m.kl, trainScore: m.trainScore,
+                                 seconds: (adapter?.seconds ?? 0) + m.seconds, cached: true)
         }
         let started = Date()
         let model = try model(modelName)
@@ -365,15 +404,21 @@ final class ExperimentRun {
             if let cast = CastAdapterFolder.locate(a.folder.path) { return try CastAdapterFolder.load(cast, target: model).adapters }
             return try LoRAAdapter.load(a.folder.path, for: model.config).adapters
         } ?? .none
-        let bar = ProgressBar(label: "evaluate \(method)", unit: "examples", enabled: true)
-        let score: TaskScore
-        do {
-            score = try TaskEvaluation.evaluate(model, adapters: adapters, task: suite, limit: testCount,
-                                                shouldStop: { Interrupt.requested }) { done, total in bar.update(done: done, total: total) }
-            bar.finish()
-        } catch is TaskInterrupted {
-            bar.finish()
-            return nil
+        func evaluated(_ split: TaskSplit, limit: Int) throws -> TaskScore? {
+            let bar = ProgressBar(label: "evaluate \(method)\(split == .train ? " (train split)" : "")", unit: "examples", enabled: true)
+            defer { bar.finish() }
+            do {
+                return try TaskEvaluation.evaluate(model, adapters: adapters, task: suite, split: split, limit: limit,
+                                                   shouldStop: { Interrupt.requested }) { done, total in bar.update(done: done, total: total) }
+            } catch is TaskInterrupted {
+                return nil
+            }
+        }
+        guard let score = try evaluated(.test, limit: testCount) else { return nil }
+        var trainScore: Double? = nil
+        if command.trainLimit > 0 {
+            guard let s = try evaluated(.train, limit: command.trainLimit) else { return nil }
+            trainScore = s.score
         }
         var kl: Double? = nil
         if command.heldOut > 0 && modelName == command.target {
@@ -386,9 +431,9 @@ final class ExperimentRun {
         } else if modelName == command.source && adapter != nil {
             kl = 0  // the teacher itself
         }
-        let m = Measurement(score: score.score, kl: kl, seconds: Date().timeIntervalSince(started))
+        let m = Measurement(score: score.score, kl: kl, trainScore: trainScore, seconds: Date().timeIntervalSince(started))
         try cache.store(m, in: entry)
-        return ExperimentRow(method: method, score: m.score, kl: m.kl, seconds: (adapter?.seconds ?? 0) + m.seconds)
+        return ExperimentRow(method: method, score: m.score, kl: m.kl, trainScore: m.trainScore, seconds: (adapter?.seconds ?? 0) + m.seconds)
     }
 
     /// The row for `method`, or nil when Ctrl-C stopped it.
@@ -417,6 +462,7 @@ enum CastVariant: String, CaseIterable {
     case titok
     case selfText = "self-text"
     case indexMap = "index-map"
+    case ckaMap = "cka-map"
 
     static var names: [String] { allCases.map(\.rawValue) }
 
@@ -427,14 +473,15 @@ enum CastVariant: String, CaseIterable {
         self = v
     }
 
-    /// `options` with this variant's one change (self-text changes the corpus, not the options).
+    /// `options` with this variant's one change (self-text changes the corpus, and cka-map's
+    /// map needs the models: `ExperimentRun.variantRow` makes those two).
     func applied(to options: CastOptions) -> CastOptions {
         var o = options
         switch self {
         case .lsqInit: o.initialization = .leastSquares
         case .delta: o.objective = .delta
         case .titok: o.objective = .excess
-        case .selfText: break
+        case .selfText, .ckaMap: break
         case .indexMap: o.layerMap = .index
         }
         return o

@@ -1,4 +1,6 @@
+import CastAdapters
 import CastTestSupport
+import Foundation
 import Testing
 
 /// What the `cast` command line accepts: options only where they do something.
@@ -22,5 +24,19 @@ struct CommandLineTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("/nonexistent/adapter"), "\(command[0]): \(result.stderr)")
         #expect(!result.stderr.contains("Unknown option"), "\(command[0]): \(result.stderr)")
+    }
+
+    /// `cast evaluate --split train` judges the train split's first examples, in order; an
+    /// unknown split is refused with the valid ones.
+    @Test func evaluateTheTrainSplit() throws {
+        let r = try TestSupport.runCast(["evaluate", "-m", "smollm2-135m", "--task", "arith", "--split", "train", "--limit", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let prompts = (json?["examples"] as? [[String: Any]])?.compactMap { $0["prompt"] as? String }
+        let train = try TaskSuite.load("arith").train
+        #expect(json?["total"] as? Int == 2)
+        #expect(prompts == train.prefix(2).map(\.prompt))
+        let bad = try TestSupport.runCast(["evaluate", "-m", "smollm2-135m", "--task", "arith", "--split", "dev"])
+        #expect(bad.status != 0 && bad.stderr.contains("train") && bad.stderr.contains("test"), "\(bad.stderr)")
     }
 }

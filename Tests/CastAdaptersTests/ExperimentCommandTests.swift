@@ -34,8 +34,11 @@ struct ExperimentCommandTests {
         #expect(first.rows.map { $0["method"] as? String } == ["floor", "source", "retrained", "cross-lora", "cast"])
         let retrained = first.rows[2]["score"] as! Double
         for row in first.rows {
-            #expect(row.keys.sorted() == ["kl", "method", "retention", "score", "seconds"])
+            #expect(row.keys.sorted() == ["kl", "method", "retention", "score", "seconds", "train_score"])
             let score = row["score"] as! Double
+            // The train column: the first train examples (all 8 of this task), never the test split.
+            let train = row["train_score"] as? Double
+            #expect(train.map { (0...1).contains($0) && ($0 * 8).rounded() == $0 * 8 } == true, "\(row)")
             if retrained > 0 { #expect(abs((row["retention"] as! Double) - score / retrained) < 1e-12) }
             else { #expect(row["retention"] is NSNull) }
         }
@@ -69,19 +72,23 @@ struct ExperimentCommandTests {
         let root = try TestSupport.temporaryFolder()
         let task = try Self.tinyTask(root)
         let args = ["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", task.path,
-                    "--methods", "cast", "--variants", "lsq-init,delta,titok,self-text,index-map", "--lora-steps", "2",
+                    "--methods", "cast", "--variants", "lsq-init,delta,titok,self-text,index-map,cka-map", "--lora-steps", "2",
                     "--rank", "2", "--layers", "28,29", "--steps", "1", "--batch-size", "1", "--window", "16", "--held-out", "1",
                     "--self-text-documents", "4", "--self-text-tokens", "12",
                     "--cache", root.appendingPathComponent("cache").path, "--json"]
         let first = try TestSupport.runCast(args)
         #expect(first.status == 0, "\(first.stderr)")
         let rows = (try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["rows"] as? [[String: Any]] ?? []
-        #expect(rows.map { $0["method"] as? String } == ["cast", "cast-lsq-init", "cast-delta", "cast-titok", "cast-self-text", "cast-index-map"])
+        #expect(rows.map { $0["method"] as? String }
+                == ["cast", "cast-lsq-init", "cast-delta", "cast-titok", "cast-self-text", "cast-index-map", "cast-cka-map"])
         #expect(first.stderr.contains("self-text: 4 documents"), "\(first.stderr)")
-        #expect(first.stderr.components(separatedBy: "finished at step 1 of 1").count - 1 == 6, "each variant trains")
+        #expect(first.stderr.components(separatedBy: "finished at step 1 of 1").count - 1 == 7, "each variant trains")
+        // A model against itself: CKA is 1 on the diagonal, so the suggested map is layer i to i.
+        let identity = (0..<30).map { "\($0):\($0)" }.joined(separator: ",")
+        #expect(first.stderr.contains("cka-map: target:source \(identity)\n"), "\(first.stderr)")
         let again = try TestSupport.runCast(args)
-        #expect(again.status == 0 && !again.stderr.contains("finished at step") && !again.stderr.contains("self-text: 4 documents"),
-                "\(again.stderr)")
+        #expect(again.status == 0 && !again.stderr.contains("finished at step") && !again.stderr.contains("self-text: 4 documents")
+                && !again.stderr.contains("cka-map: CKA between"), "\(again.stderr)")
         let wrong = try TestSupport.runCast(["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", "arith",
                                              "--variants", "delta,selftext"])
         #expect(wrong.status != 0 && wrong.stderr.contains("unknown variant 'selftext'"), "\(wrong.stderr)")
