@@ -43,7 +43,7 @@ struct Experiment: ParsableCommand {
     var trainLimit = 64
     @Option(help: "Held-out corpus windows for the KL column (0: skip).") var heldOut = 16
     @Option(help: "Cache folder (default $CAST_HOME/experiments).") var cache: String?
-    @Flag(help: "Print JSON: {\"rows\": [{\"method\", \"score\", \"retention\", \"kl\", \"train_score\", \"seconds\"}], \"source\", \"target\", \"task\", \"seed\"}.")
+    @Flag(help: "Print JSON: {\"rows\": [{\"method\", \"score\", \"retention\", \"kl\", \"train_score\", \"seconds\"}], \"source\", \"target\", \"task\", \"seed\", \"lora_effect\": {\"corpus_kl\", \"task_kl\"}}.")
     var json = false
 
     static let knownMethods = ["floor", "source", "retrained", "cross-lora", "cast"]
@@ -78,16 +78,39 @@ struct Experiment: ParsableCommand {
             rows.append(row)
             writeStandardError("  \(row.line)\n")
         }
+        guard let effect = try run.loraEffect() else {
+            writeStandardError("stopped (Ctrl-C); rerun the same command to continue where it stopped\n")
+            throw ExitCode(130)
+        }
+        writeStandardError("  \(effect.line)\n")
         let reference = rows.first { $0.method == "retrained" } ?? rows.first { $0.method == "source" }
         for k in rows.indices { rows[k].retention = reference.map { $0.score > 0 ? rows[k].score / $0.score : nil } ?? nil }
         if json {
-            struct Output: Encodable { let rows: [ExperimentRow]; let source, target, task: String; let seed: UInt64 }
-            print(try CastSetup.jsonLine(Output(rows: rows, source: source, target: target, task: run.suite.name, seed: flags.seed)),
+            struct Output: Encodable {
+                let rows: [ExperimentRow]; let source, target, task: String; let seed: UInt64; let lora_effect: LoRAEffect
+            }
+            print(try CastSetup.jsonLine(Output(rows: rows, source: source, target: target, task: run.suite.name, seed: flags.seed,
+                                                lora_effect: effect)),
                   terminator: "")
         } else {
             print(ExperimentRow.table(rows, title: "\(source) → \(target), task \(run.suite.name) "
                                       + "(\(run.testCount) test prompts), seed \(flags.seed)", reference: reference?.method))
+            print(effect.line)
         }
+    }
+}
+
+/// How much the source LoRA changes its own model's next-token predictions: the mean
+/// `KL(p_source+LoRA ‖ p_source)` per token on held-out corpus text (what CAST distils on) and
+/// on the task's train examples (prompt and answer). When the first is small beside the
+/// second, general text shows CAST little of what the adapter does on the task.
+struct LoRAEffect: Codable {
+    let corpus_kl: Double
+    let task_kl: Double
+
+    var line: String {
+        String(format: "LoRA's effect on the source, KL(source+LoRA ‖ source) per token: %.4f on corpus text, %.4f on the task's text",
+               corpus_kl, task_kl)
     }
 }
 
@@ -351,6 +374,32 @@ final class ExperimentRun {
         }
         guard let trained else { return nil }
         return try measured("cast-\(name)", on: command.target, adapter: trained, teacher: source)
+    }
+
+    /// The source LoRA's effect on its own model, on corpus text and on the task's, cached.
+    func loraEffect() throws -> LoRAEffect? {
+        guard let source = try sourceLoRA() else { return nil }
+        let examples = 256
+        let entry = try cache.entry("lora-effect", [
+            "lora": source.key, "windows": "\(command.heldOut) × \(castOptions.windowLength)", "examples": "\(examples)",
+            "code": ArtifactCache.codeVersion,
+        ])
+        if let stored = cache.result(entry, as: LoRAEffect.self) { return stored }
+        let s = try model(command.source)
+        let adapters = try LoRAAdapter.load(source.folder.path, for: s.config).adapters
+        func effect(_ corpus: TextCorpus) throws -> Double? {
+            let paired = try PairedCorpus(corpus, teacher: s, student: s, length: castOptions.windowLength)
+            return try HeldOutKL.measure(teacher: s, teacherAdapters: adapters, student: s, studentAdapters: .none, corpus: paired,
+                                         windows: max(command.heldOut, 1), shouldStop: { Interrupt.requested })
+        }
+        let wiki = try TextCorpus.wiki()
+        // Train examples as the LoRA saw them: the prompt, a space, the answer.
+        let texts = suite.train.prefix(examples).map { $0.prompt + " " + $0.answer }
+        guard let corpusKL = try effect(try TextCorpus(name: wiki.name, train: Array(wiki.train.prefix(8)), heldOut: wiki.heldOut)),
+              let taskKL = try effect(try TextCorpus(name: "\(suite.name) train", train: texts, heldOut: texts)) else { return nil }
+        let measured = LoRAEffect(corpus_kl: corpusKL, task_kl: taskKL)
+        try cache.store(measured, in: entry)
+        return measured
     }
 
     /// The layer map CKA suggests for the two models over the first corpus documents, cached.

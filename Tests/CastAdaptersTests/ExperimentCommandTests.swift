@@ -24,13 +24,19 @@ struct ExperimentCommandTests {
         let base = ["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", task.path,
                     "--methods", "floor,source,retrained,cross-lora,cast", "--lora-steps", "3", "--rank", "2", "--layers", "28,29",
                     "--batch-size", "2", "--window", "16", "--held-out", "1", "--cache", root.appendingPathComponent("cache").path, "--json"]
-        func run(_ extra: [String] = []) throws -> (rows: [[String: Any]], stderr: String) {
+        func run(_ extra: [String] = []) throws -> (rows: [[String: Any]], stderr: String, effect: [String: Any]?) {
             let r = try TestSupport.runCast(base + extra)
             #expect(r.status == 0, "\(r.stderr)")
             let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
-            return ((json?["rows"] as? [[String: Any]]) ?? [], r.stderr)
+            return ((json?["rows"] as? [[String: Any]]) ?? [], r.stderr, json?["lora_effect"] as? [String: Any])
         }
         let first = try run(["--steps", "2"])
+        // The LoRA's effect on its own model: a KL, so finite and ≥ 0 (up to float rounding; this
+        // 3-step LoRA barely moves its model), on corpus and task text.
+        for key in ["corpus_kl", "task_kl"] {
+            let kl = first.effect?[key] as? Double
+            #expect(kl.map { $0.isFinite && $0 > -1e-5 && $0 < 1 } == true, "\(key): \(String(describing: first.effect))")
+        }
         #expect(first.rows.map { $0["method"] as? String } == ["floor", "source", "retrained", "cross-lora", "cast"])
         let retrained = first.rows[2]["score"] as! Double
         for row in first.rows {
@@ -48,6 +54,7 @@ struct ExperimentCommandTests {
         #expect(again.stderr.components(separatedBy: "(cached)").count - 1 == 5, "every row from the cache: \(again.stderr)")
         #expect(!again.stderr.contains("finished at step"), "nothing trains on a rerun")
         for (a, b) in zip(first.rows, again.rows) { #expect(a["score"] as? Double == b["score"] as? Double) }
+        #expect(again.effect?["task_kl"] as? Double == first.effect?["task_kl"] as? Double)
 
         // More CAST steps: the LoRAs, Cross-LoRA and the floor come from the cache, CAST trains again.
         let more = try run(["--steps", "3"])
