@@ -1,4 +1,5 @@
 #include "packed_matrix.h"
+#include "packed_avx2.h"
 #include <math.h>
 #include <stdint.h>
 
@@ -7,7 +8,7 @@
 // floats (d, d · Σ xq). Short last tiles keep the full stride.
 enum { TILE_ROWS = CAST_TILE_ROWS };
 
-static size_t group_block_bytes(int group) { return (size_t)TILE_ROWS * group + (size_t)TILE_ROWS * 2 * sizeof(float); }
+static size_t group_block_bytes(int group) { return cast_int8_group_block_bytes(group); }
 
 size_t cast_int8_rows_bytes(int m, int columns, int group) {
     const int tiles = (m + TILE_ROWS - 1) / TILE_ROWS;
@@ -118,22 +119,16 @@ static const Int8Tile int8_tiles[TILE_ROWS + 1] = {
 };
 #endif
 
-int cast_packed_uses_vnni(void) {
-#ifdef CAST_HAVE_VNNI_KERNEL
-    static int cached = -1;
-    if (!cast_packed_uses_avx512()) return 0;  // also honours cast_packed_force_portable
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
-    }
-    return cached;
-#else
-    return 0;
-#endif
-}
+int cast_packed_uses_vnni(void) { return cast_kernel_int8_path(cast_kernel_selected()) == CAST_KERNEL_AVX512VNNI; }
 
 void cast_int8_quantize_rows(const float *x, long ldx, int m, int columns, int group, void *out) {
-    const int groups = columns / group, vector = cast_packed_uses_vnni();
+    cast_int8_quantize_rows_using(cast_kernel_selected(), x, ldx, m, columns, group, out);
+}
+
+void cast_int8_quantize_rows_using(CastKernel kernel, const float *x, long ldx, int m, int columns, int group,
+                                   void *out) {
+    const int groups = columns / group;
+    const CastKernel path = cast_kernel_int8_path(cast_kernel_capped(kernel));
     const size_t block = group_block_bytes(group);
     uint8_t *base = out;
     for (int r = 0; r < m; r++) {
@@ -144,9 +139,11 @@ void cast_int8_quantize_rows(const float *x, long ldx, int m, int columns, int g
             float *factors = (float *)(tile + (size_t)g * block + (size_t)TILE_ROWS * group) + 2 * row;
             const float *xg = x + (long)r * ldx + (long)g * group;
 #ifdef CAST_HAVE_VNNI_KERNEL
-            if (vector) { quantize_group_vector(xg, group, q, factors); continue; }
+            if (path == CAST_KERNEL_AVX512VNNI) { quantize_group_vector(xg, group, q, factors); continue; }
 #endif
-            (void)vector;
+#ifdef CAST_HAVE_AVX2_KERNEL
+            if (path == CAST_KERNEL_AVX2) { cast_avx2_quantize_group(xg, group, q, factors); continue; }
+#endif
             quantize_group_portable(xg, group, q, factors);
         }
     }
@@ -181,9 +178,12 @@ static void int8_tile_portable(const CastPackedMatrix *w, int panel, const uint8
 
 void cast_packed_matmul_int8(const CastPackedMatrix *w, const void *xq, int m,
                              float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
-#ifdef CAST_HAVE_VNNI_KERNEL
-    const int vector = cast_packed_uses_vnni();
-#endif
+    cast_packed_matmul_int8_using(cast_kernel_selected(), w, xq, m, y, ldy, panel_begin, panel_end, accumulate);
+}
+
+void cast_packed_matmul_int8_using(CastKernel kernel, const CastPackedMatrix *w, const void *xq, int m,
+                                   float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
+    const CastKernel path = cast_kernel_int8_path(cast_kernel_capped(kernel));
     const size_t tile_bytes = (size_t)(w->columns / w->group) * group_block_bytes(w->group);
     const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group);
     int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
@@ -198,8 +198,14 @@ void cast_packed_matmul_int8(const CastPackedMatrix *w, const void *xq, int m,
                 if (lanes > CAST_PANEL_ROWS) lanes = CAST_PANEL_ROWS;
                 float *yr = y + (long)r0 * ldy + (long)p * CAST_PANEL_ROWS;
 #ifdef CAST_HAVE_VNNI_KERNEL
-                if (vector) {
+                if (path == CAST_KERNEL_AVX512VNNI) {
                     int8_tiles[rows](w, p, tile, yr, ldy, (__mmask16)((1u << lanes) - 1), accumulate);
+                    continue;
+                }
+#endif
+#ifdef CAST_HAVE_AVX2_KERNEL
+                if (path == CAST_KERNEL_AVX2) {
+                    cast_avx2_int8_tile(w, p, tile, rows, yr, ldy, lanes, accumulate);
                     continue;
                 }
 #endif

@@ -1,4 +1,5 @@
 #include "packed_matrix.h"
+#include "packed_avx2.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, 
     tile_portable_body(w, panel, x, ldx, rows, y, ldy, lanes, accumulate);
 }
 
-// MARK: AVX-512 kernel
+// MARK: AVX-512 kernel (the AVX2 one is in packed_avx2.c)
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -97,30 +98,18 @@ static const TileKernel tiles[TILE_ROWS + 1] = {
 };
 #endif
 
-static int force_portable = 0;
+void cast_packed_force_portable(int force) { cast_kernel_force(force ? CAST_KERNEL_PORTABLE : -1); }
 
-void cast_packed_force_portable(int force) { force_portable = force != 0; }
-
-int cast_packed_uses_avx512(void) {
-#ifdef CAST_HAVE_AVX512_KERNEL
-    static int cached = -1;
-    if (force_portable) return 0;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        // CAST_PORTABLE_KERNELS=1 runs the portable kernels (to check them on this machine).
-        const char *portable = getenv("CAST_PORTABLE_KERNELS");
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-              && __builtin_cpu_supports("avx512vl") && !(portable && portable[0] == '1');
-    }
-    return cached;
-#else
-    return 0;
-#endif
-}
+int cast_packed_uses_avx512(void) { return cast_kernel_float32_path(cast_kernel_selected()) == CAST_KERNEL_AVX512; }
 
 void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int m,
                         float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
-    const int vector = cast_packed_uses_avx512();
+    cast_packed_matmul_using(cast_kernel_selected(), w, x, ldx, m, y, ldy, panel_begin, panel_end, accumulate);
+}
+
+void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, const float *x, long ldx, int m,
+                              float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
+    const CastKernel path = cast_kernel_float32_path(cast_kernel_capped(kernel));
     // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every tile of
     // rows of x passes over it; the rows' tile (12 × columns floats) stays in L1/L2.
     const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group);
@@ -136,12 +125,17 @@ void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int
                 const float *xr = x + (long)r0 * ldx;
                 float *yr = y + (long)r0 * ldy + (long)p * CAST_PANEL_ROWS;
 #ifdef CAST_HAVE_AVX512_KERNEL
-                if (vector) {
+                if (path == CAST_KERNEL_AVX512) {
                     tiles[rows](w, p, xr, ldx, yr, ldy, (__mmask16)((1u << lanes) - 1), accumulate);
                     continue;
                 }
 #endif
-                (void)vector;
+#ifdef CAST_HAVE_AVX2_KERNEL
+                if (path == CAST_KERNEL_AVX2) {
+                    cast_avx2_tile(w, p, xr, ldx, rows, yr, ldy, lanes, accumulate);
+                    continue;
+                }
+#endif
                 tile_portable(w, p, xr, ldx, rows, yr, ldy, lanes, accumulate);
             }
         }
@@ -196,15 +190,25 @@ AVX512 static void dequantize_panel(const CastPackedMatrix *w, int panel, float 
 #endif
 
 void cast_packed_dequantize_rows(const CastPackedMatrix *w, int row_begin, int row_end, float *out) {
+    cast_packed_dequantize_rows_using(cast_kernel_selected(), w, row_begin, row_end, out);
+}
+
+// Whole panels on the vector path, rows before and after them on the portable one.
+void cast_packed_dequantize_rows_using(CastKernel kernel, const CastPackedMatrix *w, int row_begin, int row_end,
+                                       float *out) {
+    const CastKernel path = cast_kernel_float32_path(cast_kernel_capped(kernel));
+    if (path == CAST_KERNEL_PORTABLE) { dequantize_rows_portable(w, row_begin, row_end, out); return; }
+    int n = row_begin;
+    for (; n < row_end && n % CAST_PANEL_ROWS != 0; n++) dequantize_rows_portable(w, n, n + 1, out + (size_t)(n - row_begin) * w->columns);
+    for (; n + CAST_PANEL_ROWS <= row_end; n += CAST_PANEL_ROWS) {
+        float *panel_out = out + (size_t)(n - row_begin) * w->columns;
 #ifdef CAST_HAVE_AVX512_KERNEL
-    if (cast_packed_uses_avx512()) {
-        int n = row_begin;
-        for (; n < row_end && n % CAST_PANEL_ROWS != 0; n++) dequantize_rows_portable(w, n, n + 1, out + (size_t)(n - row_begin) * w->columns);
-        for (; n + CAST_PANEL_ROWS <= row_end; n += CAST_PANEL_ROWS)
-            dequantize_panel(w, n / CAST_PANEL_ROWS, out + (size_t)(n - row_begin) * w->columns);
-        dequantize_rows_portable(w, n, row_end, out + (size_t)(n - row_begin) * w->columns);
-        return;
-    }
+        if (path == CAST_KERNEL_AVX512) { dequantize_panel(w, n / CAST_PANEL_ROWS, panel_out); continue; }
 #endif
-    dequantize_rows_portable(w, row_begin, row_end, out);
+#ifdef CAST_HAVE_AVX2_KERNEL
+        if (path == CAST_KERNEL_AVX2) { cast_avx2_dequantize_panel(w, n / CAST_PANEL_ROWS, panel_out); continue; }
+#endif
+        dequantize_rows_portable(w, n, n + CAST_PANEL_ROWS, panel_out);
+    }
+    dequantize_rows_portable(w, n, row_end, out + (size_t)(n - row_begin) * w->columns);
 }

@@ -10,9 +10,9 @@ public enum QuantizedWeights: String, Sendable, CaseIterable {
     /// edit or train the base weights themselves.
     case float32
 
-    /// `.packed` where the packed kernels run on AVX-512; elsewhere `.float32`, since the
-    /// portable kernels (kept for exactness checks) are far slower than OpenBLAS.
-    public static var preferred: QuantizedWeights { PackedMatrix.usesAVX512 ? .packed : .float32 }
+    /// `.packed` wherever a vector kernel runs (AVX2 + FMA or AVX-512); `.float32` on the
+    /// portable kernels (kept for exactness checks), which are far slower than OpenBLAS.
+    public static var preferred: QuantizedWeights { PackedMatrix.kernel == .portable ? .float32 : .packed }
 }
 
 extension Transformer {

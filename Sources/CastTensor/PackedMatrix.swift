@@ -56,19 +56,24 @@ public struct PackedMatrix: @unchecked Sendable {
         return out
     }
 
-    /// Rows `range` as floats into `destination` (`range.count · columns` floats).
-    public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+    /// Rows `range` as floats into `destination` (`range.count · columns` floats), on the
+    /// selected kernel path or on `kernel` (capped at what the CPU supports).
+    public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>,
+                               kernel: PackedKernel? = nil) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows,
                      "PackedMatrix.dequantizeRows: rows \(range) outside 0..<\(rows)")
+        let path = (kernel ?? .selected).cKernel
         withDescriptor { w in
-            cast_packed_dequantize_rows(w, Int32(range.lowerBound), Int32(range.upperBound), destination)
+            cast_packed_dequantize_rows_using(path, w, Int32(range.lowerBound), Int32(range.upperBound), destination)
         }
     }
 
     /// `y[r] (+)= W·x[r]` for `m` rows of `x` (row stride `ldx`) into `y` (row stride `ldy`),
-    /// output rows split across cores by panels of 16.
+    /// output rows split across cores by panels of 16; on the selected kernel path or on
+    /// `kernel` (capped at what the CPU supports; every path gives the same bits).
     public func multiply(_ x: UnsafePointer<Float>, ldx: Int, rows m: Int, into y: UnsafeMutablePointer<Float>,
-                         ldy: Int, accumulate: Bool, arithmetic: PackedArithmetic = .float32) {
+                         ldy: Int, accumulate: Bool, arithmetic: PackedArithmetic = .float32,
+                         kernel: PackedKernel? = nil) {
         guard m > 0 else { return }
         precondition(ldx >= columns && ldy >= rows && m <= Int(Int32.max),
                      "PackedMatrix.multiply: strides \(ldx), \(ldy) too small for [\(rows), \(columns)]")
@@ -76,23 +81,24 @@ public struct PackedMatrix: @unchecked Sendable {
         // Enough panels per chunk that a thread's work dwarfs its start-up (~1 M multiply-adds).
         let grain = max(1, (1 << 20) / max(1, m * columns * 16))
         let ys = UncheckedSendable(y), flag: Int32 = accumulate ? 1 : 0
+        let path = (kernel ?? .selected).cKernel
         withDescriptor { w in
             let wp = UncheckedSendable(w)
             switch arithmetic {
             case .float32:
                 let xs = UncheckedSendable(x)
                 Parallel.forEach(panels, grain: grain) { range in
-                    cast_packed_matmul(wp.value, xs.value, ldx, Int32(m), ys.value, ldy,
+                    cast_packed_matmul_using(path, wp.value, xs.value, ldx, Int32(m), ys.value, ldy,
                                        Int32(range.lowerBound), Int32(range.upperBound), flag)
                 }
             case .int8:
                 // Rows are quantized once, then shared by the threads.
                 let bytes = cast_int8_rows_bytes(Int32(m), Int32(columns), Int32(group))
                 ScratchPool.shared.withBuffer(bytes: bytes) { quantized in
-                    cast_int8_quantize_rows(x, ldx, Int32(m), Int32(columns), Int32(group), quantized)
+                    cast_int8_quantize_rows_using(path, x, ldx, Int32(m), Int32(columns), Int32(group), quantized)
                     let xs = UncheckedSendable(UnsafeRawPointer(quantized))
                     Parallel.forEach(panels, grain: grain) { range in
-                        cast_packed_matmul_int8(wp.value, xs.value, Int32(m), ys.value, ldy,
+                        cast_packed_matmul_int8_using(path, wp.value, xs.value, Int32(m), ys.value, ldy,
                                                 Int32(range.lowerBound), Int32(range.upperBound), flag)
                     }
                 }
@@ -100,17 +106,31 @@ public struct PackedMatrix: @unchecked Sendable {
         }
     }
 
-    /// Whether products run the AVX-512 kernel (else the portable one, same results).
-    public static var usesAVX512: Bool { cast_packed_uses_avx512() != 0 }
+    /// The kernel path float32 products run (see `PackedKernel`).
+    public static var kernel: PackedKernel { PackedKernel.selected.float32Path }
 
-    /// Whether int8 products run the AVX-512 VNNI kernel (else the portable one, same results).
-    public static var usesVNNI: Bool { cast_packed_uses_vnni() != 0 }
+    /// The kernel path int8 products run: `.avx512vnni`, `.avx2` or `.portable`.
+    public static var int8Kernel: PackedKernel { PackedKernel.selected.int8Path }
 
-    /// Runs `body` with the portable kernel forced (for tests comparing the two kernels).
-    public static func withPortableKernel<R>(_ body: () throws -> R) rethrows -> R {
-        cast_packed_force_portable(1)
-        defer { cast_packed_force_portable(0) }
+    /// Whether products run the AVX-512 kernel.
+    public static var usesAVX512: Bool { kernel == .avx512 }
+
+    /// Whether int8 products run the AVX-512 VNNI kernel.
+    public static var usesVNNI: Bool { int8Kernel == .avx512vnni }
+
+    /// Runs `body` with `kernel` forced for the whole process (capped at what the CPU
+    /// supports), then restores the default. Products running at the same time elsewhere
+    /// take the forced path too (same bits, other speed); a test that must know which path
+    /// ran passes `kernel:` to `multiply` instead.
+    public static func withKernel<R>(_ kernel: PackedKernel, _ body: () throws -> R) rethrows -> R {
+        cast_kernel_force(Int32(kernel.cKernel.rawValue))
+        defer { cast_kernel_force(-1) }
         return try body()
+    }
+
+    /// Runs `body` with the portable kernel forced (for tests comparing the kernels).
+    public static func withPortableKernel<R>(_ body: () throws -> R) rethrows -> R {
+        try withKernel(.portable, body)
     }
 
     func withDescriptor<R>(_ body: (UnsafePointer<CastPackedMatrix>) throws -> R) rethrows -> R {

@@ -15,6 +15,9 @@ enum EngineBenchmark {
 
     static func run() throws -> BenchReport {
         var report = BenchReport()
+        // The packed rows name their kernel path; CAST_KERNELS=avx2 etc. measures another path.
+        report.env["packed kernel"] = PackedKernel.selected.summary + " (CPU supports \(PackedKernel.supported.rawValue))"
+        report.env["CAST_KERNELS"] = ProcessInfo.processInfo.environment["CAST_KERNELS"] ?? "(unset)"
         for tokens in [128, 512] {
             for shape in layerShapes {
                 report.rows.append(try matmulRow(tokens: tokens, shape))
@@ -122,7 +125,7 @@ enum EngineBenchmark {
             withExtendedLifetime(c) {}
         }
         let flops = 2.0 * Double(tokens * shape.in * shape.out)
-        return try row("packed backward dx \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)", flops: flops,
+        return try row("packed backward dx [\(PackedMatrix.kernel.rawValue)] \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)", flops: flops,
                        ours: { try Linear.backward(dy: dy, x: x, weight: .packed(w), dx: &dx, dWeight: &noWeight, dBias: &noBias) },
                        peer: (peer, flops), peerName: "raw cblas_sgemm")
     }
@@ -150,7 +153,8 @@ enum EngineBenchmark {
         let x = Tensor.randomNormal([tokens, shape.in], seed: 1)
         var y = Tensor(zeros: [tokens, shape.out])
         let peer = rawSgemm(m: tokens, n: shape.out, k: shape.in)
-        return try row("packed \(arithmetic.rawValue) \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)",
+        let path = arithmetic == .int8 ? PackedMatrix.int8Kernel : PackedMatrix.kernel
+        return try row("packed \(arithmetic.rawValue) [\(path.rawValue)] \(shape.model) \(shape.layer) \(shape.out)x\(shape.in) T=\(tokens)",
                        flops: peer.flops,
                        ours: { try Linear.forward(x, weight: .packed(w), arithmetic: arithmetic, into: &y) },
                        peer: peer, peerName: "raw cblas_sgemm")

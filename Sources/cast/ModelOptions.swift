@@ -10,7 +10,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Registry name (see `cast models`) or path of a .gguf file.")
     var model = "smollm2-135m"
 
-    @Option(help: "How to hold a GGUF file's quantized matrices: packed (8-bit, the file's exact values, fast on AVX-512) or float32 (dequantized, editable). Default: packed where AVX-512 is available.")
+    @Option(help: "How to hold a GGUF file's quantized matrices: packed (8-bit, the file's exact values, fast on AVX2 and AVX-512) or float32 (dequantized, editable). Default: packed where an AVX2 or AVX-512 kernel runs.")
     var weights: QuantizedWeights = .preferred
 
     @Option(help: "Arithmetic of products with packed weights: float32 (exact) or int8 (activations rounded to 8 bits per group, as llama.cpp; ~2× faster prefill).")
@@ -20,6 +20,15 @@ struct ModelOptions: ParsableArguments {
         if arithmetic == .int8 && weights == .float32 {
             throw ValidationError("--arithmetic int8 needs packed weights: add --weights packed")
         }
+        // Same results on every path, but the portable one brings none of int8's speed: say so.
+        if arithmetic == .int8 && PackedMatrix.int8Kernel == .portable {
+            writeStandardError("warning: --arithmetic int8 has no fast kernel here (\(Self.kernelReason)): it runs the slow portable one\n")
+        }
+    }
+
+    /// Why the portable kernels run: the CPU or the environment.
+    static var kernelReason: String {
+        PackedKernel.supported == .portable ? "this CPU lacks AVX2 + FMA" : "forced by CAST_KERNELS or CAST_PORTABLE_KERNELS"
     }
 
     /// The GGUF file for `model`, fetched if it is a registry name not yet cached.

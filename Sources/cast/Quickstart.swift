@@ -1,5 +1,6 @@
 import ArgumentParser
 import CastModels
+import CastTensor
 import Foundation
 
 /// `cast quickstart`: fetch the default model, load it, describe it, and answer a question.
@@ -33,6 +34,8 @@ struct Quickstart: ParsableCommand {
         say("  parameters  \(Models.formatCount(transformer.weights.parameterCount))")
         say(String(format: "  load time   %.2f s (weights %@, %@ in memory; %@ arithmetic)", loadSeconds,
                      model.weights.rawValue, formatBytes(Int64(transformer.weights.byteCount)), model.arithmetic.rawValue))
+        say("  kernel      \(PackedKernel.selected.summary)"
+              + (model.weights == .float32 ? " (unused: float32 weights run on OpenBLAS)" : ""))
 
         let generator = model.generator(for: transformer, adapters: try adapterOption.adapters(for: transformer))
         let options = GenerationOptions(maxNewTokens: maxTokens, sampling: .greedy)

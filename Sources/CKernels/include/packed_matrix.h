@@ -10,6 +10,7 @@
 // so one 16-byte load is one column of the panel), then 16 float scales and 16 float offsets.
 #include <stddef.h>
 #include <stdint.h>
+#include "kernel_dispatch.h"
 
 enum { CAST_PANEL_ROWS = 16 };
 /// Rows of x per call of a product kernel: 12 accumulators + the weights fit the 32 vector
@@ -47,11 +48,18 @@ void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int
 /// out[(n − row_begin) · columns + k] = W[n, k] for n in [row_begin, row_end).
 void cast_packed_dequantize_rows(const CastPackedMatrix *w, int row_begin, int row_end, float *out);
 
-/// 1 when the AVX-512 kernel runs on this CPU, 0 when the portable one does.
+/// As cast_packed_matmul and cast_packed_dequantize_rows, on the path of `kernel` (capped at
+/// what the CPU supports) instead of the selected one: tests compare the paths this way.
+void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, const float *x, long ldx, int m,
+                              float *y, long ldy, int panel_begin, int panel_end, int accumulate);
+void cast_packed_dequantize_rows_using(CastKernel kernel, const CastPackedMatrix *w, int row_begin, int row_end,
+                                       float *out);
+
+/// 1 when the float32 products run the AVX-512 kernel.
 int cast_packed_uses_avx512(void);
 
-/// With a nonzero argument, use the portable kernel even where AVX-512 exists (tests
-/// compare the two); zero restores the default.
+/// With a nonzero argument, use the portable kernels whatever the CPU (tests compare
+/// paths); zero restores the default. Same as cast_kernel_force(CAST_KERNEL_PORTABLE / −1).
 void cast_packed_force_portable(int force);
 
 // MARK: int8 activations (llama.cpp's precision, ~3× the float kernel's speed)
@@ -59,7 +67,8 @@ void cast_packed_force_portable(int force);
 // x is rounded to 8 bits per row and group of `group` columns: d = max|x| / 127,
 // xq = round(x / d) (nearest, ties to even), so x ≈ d · xq. Then
 //     Σ_k x[r,k] W[n,k] ≈ Σ_g d[r,g] · (scale[n,g] · Σ_k xq·q − offset[n,g] · Σ_k xq),
-// with the inner sums exact in int32 (AVX-512 VNNI dot products).
+// with the inner sums exact in int32 (AVX-512 VNNI dot products, or AVX2 products of
+// 16-bit integers summed in pairs; the portable kernel defines the result).
 
 /// Bytes of the quantized form of m rows (tiles of CAST_TILE_ROWS rows; per tile and group:
 /// the rows' xq + 128 as bytes, then per row the floats d and d · Σ xq).
@@ -72,7 +81,13 @@ void cast_int8_quantize_rows(const float *x, long ldx, int m, int columns, int g
 void cast_packed_matmul_int8(const CastPackedMatrix *w, const void *xq, int m,
                              float *y, long ldy, int panel_begin, int panel_end, int accumulate);
 
-/// 1 when the int8 products run on AVX-512 VNNI (else a portable kernel, same results).
+/// As the two above, on the int8 path of `kernel` (capped at what the CPU supports).
+void cast_int8_quantize_rows_using(CastKernel kernel, const float *x, long ldx, int m, int columns, int group,
+                                   void *out);
+void cast_packed_matmul_int8_using(CastKernel kernel, const CastPackedMatrix *w, const void *xq, int m,
+                                   float *y, long ldy, int panel_begin, int panel_end, int accumulate);
+
+/// 1 when the int8 products run on AVX-512 VNNI (else AVX2 or portable, same results).
 int cast_packed_uses_vnni(void);
 
 #endif

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import CastTensor
+
+/// Every kernel path this CPU supports (portable, AVX2 + FMA, AVX-512, AVX-512 VNNI) against
+/// the written-out definitions (`PackedDefinition`), bit for bit: float32 and int8 products
+/// for 1…13 rows (all row-tile sizes and a tail past a whole tile), with and without
+/// accumulation, on matrices whose last panel leaves 1, 5, 8, 9, 15 or 16 lanes; and the
+/// dequantized rows. Each call names its path (`kernel:`), so tests running beside these
+/// cannot change which path runs.
+@Suite struct PackedKernelTests {
+    /// The paths to check: every one up to the CPU's best.
+    static let kernels = PackedKernel.allCases.filter { $0 <= PackedKernel.supported }
+
+    /// rows % 16 = 1, 5, 8, 9, 15, 0: masked stores in either 8-lane half, or none.
+    static let shapes: [(rows: Int, columns: Int, group: Int)] = [
+        (1, 32, 16), (21, 64, 32), (24, 96, 16), (25, 64, 32), (47, 32, 16), (32, 160, 32),
+    ]
+
+    static func matrix(_ s: (rows: Int, columns: Int, group: Int), seed: UInt64) throws -> (PackedMatrix, PackedDefinition) {
+        let (w, q, scales, offsets) = try PackedMatrixTests.random(rows: s.rows, columns: s.columns, group: s.group, seed: seed)
+        return (w, PackedDefinition(rows: s.rows, columns: s.columns, group: s.group, q: q, scales: scales, offsets: offsets))
+    }
+
+    /// Random values; `y` buffers start with values so accumulation and untouched padding show.
+    static func values(_ count: Int, seed: UInt64) -> [Float] {
+        Tensor.randomNormal([count], seed: seed).scalars
+    }
+
+    /// Runs `multiply` on copies of `x` and `y` with row strides wider than the matrix.
+    static func run(_ w: PackedMatrix, x: [Float], ldx: Int, m: Int, y: [Float], ldy: Int, accumulate: Bool,
+                    arithmetic: PackedArithmetic, kernel: PackedKernel) -> [Float] {
+        var out = y
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { yp in
+                w.multiply(xp.baseAddress!, ldx: ldx, rows: m, into: yp.baseAddress!, ldy: ldy,
+                           accumulate: accumulate, arithmetic: arithmetic, kernel: kernel)
+            }
+        }
+        return out
+    }
+
+    @Test func everyPathsFloat32ProductIsTheDefinition() throws {
+        #expect(Self.kernels.contains(.portable))
+        for (i, s) in Self.shapes.enumerated() {
+            let (w, definition) = try Self.matrix(s, seed: 40 + UInt64(i))
+            for m in 1...13 {
+                let ldx = s.columns + 3, ldy = s.rows + 5
+                let x = Self.values(m * ldx, seed: UInt64(100 * i + m)), y = Self.values(m * ldy, seed: 7)
+                for accumulate in [false, true] {
+                    let expected = definition.product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
+                    for kernel in Self.kernels {
+                        let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
+                                           arithmetic: .float32, kernel: kernel)
+                        let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                        #expect(differ == 0, "\(kernel) shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func everyPathsInt8ProductIsTheDefinition() throws {
+        for (i, s) in Self.shapes.enumerated() {
+            let (w, definition) = try Self.matrix(s, seed: 60 + UInt64(i))
+            for m in 1...13 {
+                let ldx = s.columns + 3, ldy = s.rows + 5
+                let x = Self.values(m * ldx, seed: UInt64(200 * i + m)), y = Self.values(m * ldy, seed: 8)
+                for accumulate in [false, true] {
+                    let expected = definition.int8Product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
+                    for kernel in Self.kernels {
+                        let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
+                                           arithmetic: .int8, kernel: kernel)
+                        let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                        #expect(differ == 0, "\(kernel) int8 shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rows with a zero group (d = 0), ties at .5 after scaling, and the largest magnitudes
+    /// quantize as the definition says on every path.
+    @Test func int8EdgeValuesAreTheDefinition() throws {
+        let s = (rows: 21, columns: 64, group: 32)
+        let (w, definition) = try Self.matrix(s, seed: 80)
+        var x = [Float](repeating: 0, count: 3 * 64)
+        for k in 0..<31 { x[64 + k] = Float(k - 16) + 0.5 }            // max 127: d = 1, so each is a tie
+        x[64 + 31] = 127
+        for k in 32..<64 { x[64 + k] = k % 2 == 0 ? 1e30 : -1e30 }     // huge values
+        for k in 0..<64 { x[128 + k] = Float(k % 3) - 1 }              // 127 · ±1 exactly
+        let y = Self.values(3 * 21, seed: 9)
+        let expected = definition.int8Product(x: x, ldx: 64, m: 3, y: y, ldy: 21, accumulate: false)
+        for kernel in Self.kernels {
+            let got = Self.run(w, x: x, ldx: 64, m: 3, y: y, ldy: 21, accumulate: false, arithmetic: .int8, kernel: kernel)
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(kernel)")
+        }
+    }
+
+    @Test func everyPathDequantizesToTheDefinition() throws {
+        for (i, s) in Self.shapes.enumerated() {
+            let (w, definition) = try Self.matrix(s, seed: 90 + UInt64(i))
+            let ranges = [0..<s.rows, (s.rows / 3)..<s.rows, 0..<min(s.rows, 17), (s.rows - 1)..<s.rows]
+            for range in ranges {
+                let expected = range.flatMap { n in (0..<s.columns).map { definition.weight(n, $0) } }
+                for kernel in Self.kernels {
+                    var got = [Float](repeating: .nan, count: range.count * s.columns)
+                    got.withUnsafeMutableBufferPointer { w.dequantizeRows(range, into: $0.baseAddress!, kernel: kernel) }
+                    #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(kernel) shape \(s), rows \(range)")
+                }
+            }
+        }
+    }
+
+    /// Large enough for several panel blocks and threads: every path, the same bits as portable.
+    @Test func largeProductsAgreeAcrossPaths() throws {
+        let (w, _, _, _) = try PackedMatrixTests.random(rows: 1000, columns: 1024, group: 32, seed: 15)
+        let x = Self.values(30 * 1024, seed: 16), y = Self.values(30 * 1000, seed: 17)
+        for arithmetic in PackedArithmetic.allCases {
+            let portable = Self.run(w, x: x, ldx: 1024, m: 30, y: y, ldy: 1000, accumulate: true,
+                                    arithmetic: arithmetic, kernel: .portable)
+            for kernel in Self.kernels.dropFirst() {
+                let got = Self.run(w, x: x, ldx: 1024, m: 30, y: y, ldy: 1000, accumulate: true,
+                                   arithmetic: arithmetic, kernel: kernel)
+                #expect(got.map(\.bitPattern) == portable.map(\.bitPattern), "\(kernel) \(arithmetic)")
+            }
+        }
+    }
+
+    /// The CPU's best path follows /proc/cpuinfo's flags, and each path's float32 and int8
+    /// kernels are the documented ones.
+    @Test func dispatchFollowsTheCPU() throws {
+        #expect(PackedKernel.selected <= PackedKernel.supported)
+        #expect(PackedKernel.avx512vnni.float32Path == .avx512 && PackedKernel.avx512vnni.int8Path == .avx512vnni)
+        #expect(PackedKernel.avx512.float32Path == .avx512 && PackedKernel.avx512.int8Path == .avx2)
+        #expect(PackedKernel.avx2.float32Path == .avx2 && PackedKernel.avx2.int8Path == .avx2)
+        #expect(PackedKernel.portable.float32Path == .portable && PackedKernel.portable.int8Path == .portable)
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        #if arch(x86_64)
+        let expected: PackedKernel =
+            !flags.isSuperset(of: ["avx2", "fma"]) ? .portable
+            : !flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"]) ? .avx2
+            : !flags.isSuperset(of: ["avx512_vnni", "avx512vbmi"]) ? .avx512 : .avx512vnni
+        #expect(PackedKernel.supported == expected, "flags say \(expected)")
+        #else
+        #expect(PackedKernel.supported == .portable)
+        #endif
+    }
+}
