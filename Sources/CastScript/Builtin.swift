@@ -18,9 +18,13 @@ public struct ParameterType: Sendable {
 
     /// Values of engine type `T`.
     public static func object<T: ScriptObject>(_ type: T.Type) -> ParameterType {
-        // By name: type names are unique, and a metatype cannot go into a Sendable closure.
-        let name = T.typeName
-        return ParameterType(name) { if case .object(let o) = $0 { o.typeName == name } else { false } }
+        // By name: type names are unique, and a metatype cannot go into a Sendable closure. Its
+        // identifier can, and comparing it first spares the common case reading the name.
+        let name = T.typeName, identifier = ObjectIdentifier(T.self)
+        return ParameterType(name) { value in
+            guard case .object(let o) = value else { return false }
+            return ObjectIdentifier(Swift.type(of: o)) == identifier || o.typeName == name
+        }
     }
 
     /// Values any of `types` accepts: "model or tokenizer".
@@ -39,8 +43,8 @@ public struct ParameterType: Sendable {
     }
 }
 
-/// One parameter of a builtin.
-public struct Parameter {
+/// One parameter of a builtin (a class: binding a call reads it without copying its fields).
+public final class Parameter {
     public let name: String
     public let type: ParameterType
     /// nil: the argument is required.
@@ -68,7 +72,9 @@ public struct Parameter {
 
 /// A function of the language: its signature, documentation and body. The registry
 /// (`Builtins.all`) is the one source for calls, `help`, completion and docs/language.md.
-public struct Builtin {
+/// A class, so a value holding one (`.builtin`) or a call of one copies a reference, not
+/// eight fields.
+public final class Builtin {
     public let name: String
     public let parameters: [Parameter]
     /// What it returns, as a type name ("tokens", "none").
@@ -81,6 +87,13 @@ public struct Builtin {
     /// sandboxes leave these out.
     public let usesEngine: Bool
     let body: (inout Call) throws -> Value
+    /// The parameters' names, by slot: what `Call.value(_:)` searches (a few short strings,
+    /// cheaper to scan than to hash).
+    let parameterNames: [String]
+    /// What a call's slots hold before its arguments are bound: the defaults.
+    let initialSlots: [Call.Slot]
+    /// The slots a call must fill (no default, not variadic), one bit each.
+    let requiredSlots: UInt64
 
     public init(_ name: String, _ parameters: [Parameter], returns: String, help: String, example: String,
                 usesEngine: Bool = false, body: @escaping (inout Call) throws -> Value) {
@@ -91,6 +104,20 @@ public struct Builtin {
         self.example = example
         self.usesEngine = usesEngine
         self.body = body
+        // Binding tracks the parameters it was given in the bits of a UInt64.
+        precondition(parameters.count <= 64, "\(name) has more than 64 parameters")
+        parameterNames = parameters.map(\.name)
+        initialSlots = parameters.map { Call.Slot(value: $0.variadic ? .none : $0.defaultValue ?? .none) }
+        requiredSlots = parameters.enumerated().reduce(0) { mask, p in
+            p.element.defaultValue == nil && !p.element.variadic ? mask | 1 << p.offset : mask
+        }
+    }
+
+    /// The slot of parameter `name` (its index in `parameters`), nil when it has none. Lengths
+    /// first: comparing two different short strings costs more than comparing their lengths.
+    func slot(_ name: String) -> Int? {
+        let length = name.utf8.count
+        return parameterNames.firstIndex { $0.utf8.count == length && $0 == name }
     }
 
     /// `generate(model, prompt, max_tokens: 32, …) -> generation`.
@@ -118,13 +145,39 @@ public struct Call {
     public let interpreter: Interpreter
     /// The whole call expression.
     public let range: SourceRange
-    var values: [String: Value]
-    var ranges: [String: SourceRange]
+    /// One per parameter, in the order of `builtin.parameters`: kept by slot rather than in
+    /// dictionaries by name, which cost more to build than a short call does. Written only
+    /// while the call is bound.
+    var slots: ArgumentSlots
     /// The arguments a variadic parameter collected.
     public var rest: [Value] = []
 
+    /// A parameter's argument (its default when it was not given; `none` for a variadic one)
+    /// and where it was written (nil when it was not).
+    struct Slot {
+        var value: Value = .none
+        var range: SourceRange?
+    }
+
+    init(builtin: Builtin, interpreter: Interpreter, range: SourceRange) {
+        self.builtin = builtin
+        self.interpreter = interpreter
+        self.range = range
+        slots = ArgumentSlots.make(builtin.initialSlots)
+    }
+
     /// The argument for parameter `name` (its default when it was not given).
-    public func value(_ name: String) -> Value { values[name] ?? .none }
+    public func value(_ name: String) -> Value { builtin.slot(name).map { slots.value($0) } ?? .none }
+
+    /// Where each argument was written, by parameter name: `call.ranges["layers"] != nil`
+    /// says whether it was given.
+    var ranges: ArgumentRanges { ArgumentRanges(builtin: builtin, slots: slots) }
+
+    struct ArgumentRanges {
+        let builtin: Builtin
+        let slots: ArgumentSlots
+        subscript(_ name: String) -> SourceRange? { builtin.slot(name).flatMap { slots[$0].range } }
+    }
 
     /// Where the argument for `name` was written (the call when it was left to its default).
     public func location(_ name: String) -> SourceRange { ranges[name] ?? range }
@@ -168,7 +221,50 @@ public struct Call {
     }
 
     public func object<T: ScriptObject>(_ name: String, as type: T.Type) -> T? {
-        if case .object(let o) = value(name) { return o as? T }
-        return nil
+        guard case .object(let o) = value(name) else { return nil }
+        // The exact type is the common case, and comparing it costs less than a dynamic cast.
+        if ObjectIdentifier(Swift.type(of: o)) == ObjectIdentifier(T.self) { return unsafeDowncast(o, to: T.self) }
+        return o as? T
+    }
+}
+
+/// A call's arguments, one slot per parameter. A buffer class of its own: an `Array` of slots
+/// looked its element type up in the runtime's metadata cache on every call.
+final class ArgumentSlots: ManagedBuffer<Int, Call.Slot> {
+    static func make(_ initial: [Call.Slot]) -> ArgumentSlots {
+        let count = initial.count
+        let buffer = unsafeDowncast(create(minimumCapacity: count) { _ in count }, to: ArgumentSlots.self)
+        buffer.withUnsafeMutablePointerToElements { slots in
+            initial.withUnsafeBufferPointer { if let start = $0.baseAddress { slots.initialize(from: start, count: count) } }
+        }
+        return buffer
+    }
+
+    deinit {
+        _ = withUnsafeMutablePointers { count, slots in slots.deinitialize(count: count.pointee) }
+    }
+
+    // Through the pointers: reading `header` as a property costs an exclusivity check.
+    subscript(_ i: Int) -> Call.Slot {
+        get {
+            withUnsafeMutablePointers { count, slots in
+                precondition(i >= 0 && i < count.pointee)
+                return slots[i]
+            }
+        }
+        set {
+            withUnsafeMutablePointers { count, slots in
+                precondition(i >= 0 && i < count.pointee)
+                slots[i] = newValue
+            }
+        }
+    }
+
+    /// Slot `i`'s value alone (copying the whole slot would copy its range too).
+    func value(_ i: Int) -> Value {
+        withUnsafeMutablePointers { count, slots in
+            precondition(i >= 0 && i < count.pointee)
+            return slots[i].value
+        }
     }
 }

@@ -2,10 +2,24 @@ extension Interpreter {
     /// Evaluates a call: the callee must be a builtin; its arguments are bound to the
     /// parameters by position, then by name, and checked against their types before the
     /// body runs. An engine error comes back located at the call.
-    func call(_ calleeExpression: Expr, _ arguments: [CallArgument], _ range: SourceRange) throws -> Value {
-        let callee = try evaluate(calleeExpression)
-        guard case .builtin(let builtin) = callee else {
-            throw ScriptError(.type, "\(callee.typeWithArticle) cannot be called", at: calleeExpression.range)
+    func call(_ e: Expr) throws -> Value {
+        guard case .call(_, let arguments, _) = e.kind else { preconditionFailure("not a call") }
+        let range = e.range, site = e.callSite
+        let builtin: Builtin
+        if let cached = site?.builtin(for: self) {
+            builtin = cached
+        } else {
+            guard case .call(let calleeExpression, _, _) = e.kind else { preconditionFailure("not a call") }
+            let callee = try evaluate(calleeExpression)
+            guard case .builtin(let found) = callee else {
+                throw ScriptError(.type, "\(callee.typeWithArticle) cannot be called", at: calleeExpression.range)
+            }
+            builtin = found
+            // Only a name that found the builtin itself, not a variable holding one (`f = len`),
+            // which an assignment can change without replacing `cacheOwner`.
+            if let site, case .name(let name) = calleeExpression.kind, variables[name] == nil {
+                site.remember(builtin, for: self)
+            }
         }
         var call = try bind(builtin, arguments, range)
         do {
@@ -23,48 +37,53 @@ extension Interpreter {
     }
 
     private func bind(_ builtin: Builtin, _ arguments: [CallArgument], _ range: SourceRange) throws -> Call {
-        var call = Call(builtin: builtin, interpreter: self, range: range, values: [:], ranges: [:])
+        // The slots start with the defaults; `given` has a bit for each one an argument filled.
+        var call = Call(builtin: builtin, interpreter: self, range: range)
+        var given: UInt64 = 0
         let parameters = builtin.parameters
         var next = 0
-        for argument in arguments {
-            let value = try evaluate(argument.value)
-            if let label = argument.label {
+        for i in arguments.indices {   // by index: iterating copies each argument's syntax
+            let value = try evaluate(arguments[i].value)
+            if let label = arguments[i].label {
+                let argument = arguments[i]
                 let labelRange = argument.labelRange ?? argument.value.range
-                guard let parameter = parameters.first(where: { $0.name == label }) else {
+                guard let slot = builtin.slot(label) else {
                     throw unknownKeyword(label, of: builtin, at: labelRange)
                 }
+                let parameter = parameters[slot]
                 if parameter.variadic {
                     throw ScriptError(.name, "\(builtin.name): '\(label)' collects positional arguments and cannot be given by name",
                                       at: labelRange)
                 }
-                if call.values[label] != nil {
+                if given & 1 << slot != 0 {
                     throw ScriptError(.name, "\(builtin.name): argument '\(label)' is given twice (once by position)", at: labelRange)
                 }
                 try check(value, against: parameter, of: builtin, at: argument.value.range)
-                call.values[label] = value
-                call.ranges[label] = argument.value.range
+                call.slots[slot] = Call.Slot(value: value, range: argument.value.range)
+                given |= 1 << slot
                 continue
             }
             guard next < parameters.count else {
                 let names = parameters.map(\.name).joined(separator: ", ")
                 throw ScriptError(.type, "\(builtin.name) takes \(Self.count(parameters.count, "argument")) (\(names)), "
-                                  + "got \(arguments.filter { $0.label == nil }.count)", at: argument.value.range)
+                                  + "got \(arguments.filter { $0.label == nil }.count)", at: arguments[i].value.range)
             }
             let parameter = parameters[next]
-            try check(value, against: parameter, of: builtin, at: argument.value.range)
+            let range = arguments[i].value.range
+            try check(value, against: parameter, of: builtin, at: range)
             if parameter.variadic {
                 call.rest.append(value)
             } else {
-                call.values[parameter.name] = value
-                call.ranges[parameter.name] = argument.value.range
+                call.slots[next] = Call.Slot(value: value, range: range)
+                given |= 1 << next
                 next += 1
             }
         }
-        for parameter in parameters where call.values[parameter.name] == nil && !parameter.variadic {
-            guard let defaultValue = parameter.defaultValue else {
-                throw ScriptError(.type, "\(builtin.name): missing argument '\(parameter.name)' (\(builtin.signature))", at: range)
-            }
-            call.values[parameter.name] = defaultValue
+        // The first parameter, in order, that needs an argument and got none.
+        let missing = builtin.requiredSlots & ~given
+        if missing != 0 {
+            let parameter = parameters[missing.trailingZeroBitCount]
+            throw ScriptError(.type, "\(builtin.name): missing argument '\(parameter.name)' (\(builtin.signature))", at: range)
         }
         return call
     }

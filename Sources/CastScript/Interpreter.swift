@@ -6,7 +6,9 @@ import Foundation
 /// before it keep their effect.
 public final class Interpreter {
     /// Variables by name, and the order they were first assigned in (for `vars()`).
-    public private(set) var variables: [String: Value] = [:]
+    public var variables: [String: Value] { storage }
+    /// Not public, so the compiler can drop the exclusivity check on each read of a name.
+    private var storage: [String: Value] = [:]
     public private(set) var variableOrder: [String] = []
     /// The builtins by name, and in registry order.
     public let builtins: [String: Builtin]
@@ -26,6 +28,12 @@ public final class Interpreter {
     }
     /// Models loaded in this session, by what `load` was given and how weights are held.
     var loadedModels: [String: ModelValue] = [:]
+    /// Identifies this interpreter, and its names as they stand, to the caches on call nodes
+    /// (`CallSite`): an object, so no other interpreter can be mistaken for this one, and
+    /// replaced when a variable takes a builtin's name (only `set` can), which makes what
+    /// the nodes remember stale.
+    final class CacheOwner {}
+    private(set) var cacheOwner = CacheOwner()
 
     /// Longest list and string an operator may build (the language has no loops, but
     /// `x = x + x` repeated still doubles).
@@ -45,7 +53,10 @@ public final class Interpreter {
 
     /// Binds `name` (creating it or replacing its value).
     public func set(_ name: String, _ value: Value) {
-        if variables.updateValue(value, forKey: name) == nil { variableOrder.append(name) }
+        if storage.updateValue(value, forKey: name) == nil {
+            variableOrder.append(name)
+            if builtins[name] != nil { cacheOwner = CacheOwner() }
+        }
     }
 
     /// Runs every statement of `source` in order, handing the value of each expression
@@ -70,14 +81,39 @@ public final class Interpreter {
     /// (`none` otherwise).
     @discardableResult
     public func evaluate(_ source: String, file: String? = nil) throws -> Value {
-        var last: Value = .none
+        try evaluate(try prepare(source, file: file))
+    }
+
+    /// `source` parsed once, to evaluate many times: what a statement costs without lexing
+    /// and parsing it again (as a loop's body would; the language has no loops, so only
+    /// `cast bench language` uses it).
+    @_spi(Benchmark) public struct Prepared {
+        // Not Sendable: its syntax tree holds the call caches one interpreter writes.
+        let source: String
+        let file: String?
+        let program: Program
+    }
+
+    /// Parses `source`; throws its syntax error, located in it.
+    @_spi(Benchmark) public func prepare(_ source: String, file: String? = nil) throws -> Prepared {
         do {
-            let program = try Parser.parse(source)
-            for statement in program.statements {
-                last = try execute(statement) ?? .none
-            }
+            return Prepared(source: source, file: file, program: try Parser.parse(source))
         } catch let error as ScriptError {
             throw error.locatedIn(source, file: file)
+        }
+    }
+
+    /// Runs a prepared source as `evaluate(_:file:)` runs the text.
+    @_spi(Benchmark) @discardableResult
+    public func evaluate(_ prepared: Prepared) throws -> Value {
+        var last: Value = .none
+        do {
+            // Through a buffer pointer: iterating the array copies each statement.
+            try prepared.program.statements.withUnsafeBufferPointer { statements in
+                for i in statements.indices { last = try execute(statements[i]) ?? .none }
+            }
+        } catch let error as ScriptError {
+            throw error.locatedIn(prepared.source, file: prepared.file)
         }
         return last
     }
@@ -110,7 +146,7 @@ public final class Interpreter {
         case .unary(let op, let operand): return try unary(op, operand, e.range)
         case .binary(let op, let left, let right): return try binary(op, left, right, e.range)
         case .range(let lower, let upper, let closed): return try range(lower, upper, closed: closed)
-        case .call(let callee, let arguments, _): return try call(callee, arguments, e.range)
+        case .call: return try call(e)
         case .attribute(let base, let name, let nameRange): return try attribute(of: try evaluate(base), name, nameRange)
         case .index(let base, let position): return try index(try evaluate(base), position)
         }
@@ -120,7 +156,7 @@ public final class Interpreter {
     public var knownNames: [String] { variableOrder + builtinOrder }
 
     func lookup(_ name: String, _ range: SourceRange) throws -> Value {
-        if let value = variables[name] { return value }
+        if let value = storage[name] { return value }
         if let builtin = builtins[name] { return .builtin(builtin) }
         let keywords = Keyword.allCases.map(\.rawValue)
         var hint = Suggestions.hint(for: name, among: knownNames + keywords)

@@ -28,6 +28,9 @@ public struct Lexer {
     }
 
     private let text: [Unicode.Scalar]
+    /// The source's bytes when it is all ASCII (then byte i is scalar i), so a string
+    /// literal's text is copied at once instead of scalar by scalar; nil otherwise.
+    private let ascii: [UInt8]?
     private var position = 0, line = 1, column = 1
     private var tokens: [Token] = []
     private var brackets: [Token] = []
@@ -35,7 +38,24 @@ public struct Lexer {
     private var openString: (start: SourceLocation, content: String, triple: Bool)?
 
     private init(_ source: String) {
-        text = Array(source.unicodeScalars)
+        let bytes = Array(source.utf8)
+        // Plain loops over the bytes, which the compiler vectorizes: decoding scalars one by
+        // one cost more than the rest of lexing a short line.
+        let isASCII = bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0, |) < 0x80 }
+        if isASCII {
+            ascii = bytes
+            text = Array(unsafeUninitializedCapacity: bytes.count) { scalars, count in
+                bytes.withUnsafeBufferPointer { buffer in
+                    for i in buffer.indices { scalars[i] = Unicode.Scalar(buffer[i]) }
+                }
+                count = bytes.count
+            }
+        } else {
+            ascii = nil
+            text = Array(source.unicodeScalars)
+        }
+        // A line holds a few tokens; reserving room for them spares regrowing the array.
+        tokens.reserveCapacity(min(text.count + 1, 32))
     }
 
     /// Text from scalars. Built through UTF-8 bytes: appending to a `String.UnicodeScalarView`
@@ -49,13 +69,25 @@ public struct Lexer {
         mutating func append(_ scalars: ArraySlice<Unicode.Scalar>) {
             for scalar in scalars { append(scalar) }
         }
+        mutating func append(_ asciiBytes: ArraySlice<UInt8>) {
+            bytes.append(contentsOf: asciiBytes)
+        }
         var string: String { String(decoding: bytes, as: UTF8.self) }
     }
 
+    /// Written straight into the string's storage (a name of up to 15 bytes needs none).
     private static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
-        var text = UTF8Text()
-        text.append(scalars)
-        return text.string
+        let count = scalars.reduce(0) { $0 + UTF8.width($1) }
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var i = 0
+            for scalar in scalars {
+                UTF8.encode(scalar) { byte in
+                    buffer[i] = byte
+                    i += 1
+                }
+            }
+            return i
+        }
     }
 
     private var location: SourceLocation { SourceLocation(offset: position, line: line, column: column) }
@@ -120,7 +152,9 @@ public struct Lexer {
         let nameStart = position
         while let c = peek(), c.continuesIdentifier { advance() }
         let word = Self.string(text[nameStart..<position])
-        let kind: TokenKind = Keyword(rawValue: word).map { .keyword($0) } ?? .identifier(word)
+        // Keywords are 2 to 5 lowercase letters: most names need no comparison with them.
+        let mayBeKeyword = (2...5).contains(position - nameStart) && text[nameStart].value &- 97 < 26
+        let kind: TokenKind = (mayBeKeyword ? Keyword(rawValue: word) : nil).map { .keyword($0) } ?? .identifier(word)
         tokens.append(Token(kind: kind, range: SourceRange(start, location)))
     }
 
@@ -179,6 +213,23 @@ public struct Lexer {
     private mutating func lexString(from start: SourceLocation, quote: Unicode.Scalar) {
         let triple = peek(1) == quote && peek(2) == quote
         for _ in 0..<(triple ? 3 : 1) { advance() }
+        // The common literal, ASCII text on one line with no escapes: one copy, straight
+        // into the string.
+        if !triple, let ascii {
+            let closer = UInt8(quote.value)
+            var end = position
+            while end < ascii.count, ascii[end] != closer, ascii[end] != UInt8(ascii: "\\"), ascii[end] != UInt8(ascii: "\n"),
+                  ascii[end] != UInt8(ascii: "\r") {
+                end += 1
+            }
+            if end < ascii.count, ascii[end] == closer {
+                let content = String(decoding: ascii[position..<end], as: UTF8.self)
+                column += end + 1 - position
+                position = end + 1
+                tokens.append(Token(kind: .string(content), range: SourceRange(start, location)))
+                return
+            }
+        }
         var content = UTF8Text()
         while true {
             guard let c = peek() else {
@@ -217,7 +268,7 @@ public struct Lexer {
                       text[position] != "\n", text[position] != "\r" {
                     position += 1
                 }
-                content.append(text[runStart..<position])
+                if let ascii { content.append(ascii[runStart..<position]) } else { content.append(text[runStart..<position]) }
                 column += position - runStart
             }
         }
@@ -228,10 +279,15 @@ public struct Lexer {
         let start = location
         advance()
         guard let c = peek() else { return nil }
-        let simple: [Unicode.Scalar: Unicode.Scalar] = [
-            "n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "\"": "\"", "'": "'",
-        ]
-        if let scalar = simple[c] {
+        let simple: Unicode.Scalar? = switch c {
+        case "n": "\n"
+        case "t": "\t"
+        case "r": "\r"
+        case "0": "\0"
+        case "\\", "\"", "'": c
+        default: nil
+        }
+        if let scalar = simple {
             advance()
             return scalar
         }
@@ -269,15 +325,11 @@ public struct Lexer {
 
     private mutating func lexPunctuation(from start: SourceLocation) {
         let c = peek()!
-        if matches(".."), !matches("..<"), !matches("...") {
-            advance()
-            advance()
-            return fail("write '..<' for a range that stops before its end, '...' for one that includes it",
-                        SourceRange(start, location))
-        }
-        // Longest match first: "..<" and "..." before ".", "==" before "=".
-        for p in Self.byLength where matches(p.rawValue) {
-            for _ in p.rawValue.unicodeScalars { advance() }
+        if let p = punctuationHere() {
+            // Punctuation is ASCII on one line: its length in scalars is its length in bytes.
+            let length = p.rawValue.utf8.count
+            position += length
+            column += length
             let token = Token(kind: .punctuation(p), range: SourceRange(start, location))
             if p.closer != nil {
                 brackets.append(token)
@@ -286,6 +338,12 @@ public struct Lexer {
             }
             tokens.append(token)
             return
+        }
+        if matches("..") {
+            advance()
+            advance()
+            return fail("write '..<' for a range that stops before its end, '...' for one that includes it",
+                        SourceRange(start, location))
         }
         let hints: [String: String] = [
             "!": "write 'not' instead of '!'",
@@ -304,7 +362,33 @@ public struct Lexer {
         fail("unexpected character '\(shown)'", SourceRange(start, location))
     }
 
-    private static let byLength = Punctuation.allCases.sorted { $0.rawValue.count > $1.rawValue.count }
+    /// The punctuation at the current position, longest match first ("..<" and "..." before
+    /// ".", "==" before "="); nil for none, and for ".." not followed by "<" or ".".
+    private func punctuationHere() -> Punctuation? {
+        let next = peek(1)
+        switch peek()! {
+        case "(": return .leftParen
+        case ")": return .rightParen
+        case "[": return .leftBracket
+        case "]": return .rightBracket
+        case ",": return .comma
+        case ":": return .colon
+        case ";": return .semicolon
+        case "+": return .plus
+        case "-": return .minus
+        case "*": return .star
+        case "/": return .slash
+        case "%": return .percent
+        case "=": return next == "=" ? .equal : .assign
+        case "!": return next == "=" ? .notEqual : nil
+        case "<": return next == "=" ? .lessOrEqual : .less
+        case ">": return next == "=" ? .greaterOrEqual : .greater
+        case ".":
+            guard next == "." else { return .dot }
+            return peek(2) == "<" ? .halfOpenRange : peek(2) == "." ? .closedRange : nil
+        default: return nil
+        }
+    }
 
     private func matches(_ s: String) -> Bool {
         var i = 0

@@ -22,6 +22,11 @@ public struct Parser {
 
     private var current: Token { tokens[index] }
 
+    /// Whether the current token is `p` (without copying the token, as `current` does).
+    private func at(_ p: Punctuation) -> Bool {
+        if case .punctuation(let q) = tokens[index].kind { q == p } else { false }
+    }
+
     private func peekKind(_ ahead: Int) -> TokenKind {
         tokens[min(index + ahead, tokens.count - 1)].kind
     }
@@ -34,7 +39,7 @@ public struct Parser {
     }
 
     private mutating func take(_ p: Punctuation) -> Token? {
-        current.isPunctuation(p) ? advance() : nil
+        at(p) ? advance() : nil
     }
 
     private func error(_ message: String, at range: SourceRange? = nil) -> ScriptError {
@@ -46,10 +51,10 @@ public struct Parser {
     mutating func program() throws -> Program {
         var statements: [Statement] = []
         while true {
-            while current.kind == .newline || current.isPunctuation(.semicolon) { advance() }
+            while current.kind == .newline || at(.semicolon) { advance() }
             if current.kind == .end { break }
             statements.append(try statement())
-            guard current.kind == .newline || current.kind == .end || current.isPunctuation(.semicolon) else {
+            guard current.kind == .newline || current.kind == .end || at(.semicolon) else {
                 throw error("expected the end of the statement (a new line or ';'), found \(current.quoted)")
             }
         }
@@ -65,11 +70,11 @@ public struct Parser {
             throw error("cannot assign to \(Self.describe(target)): only a name can be assigned to, as in x = … "
                         + "(to compare, write '==')", at: target.range)
         }
-        if current.kind == .newline || current.kind == .end || current.isPunctuation(.semicolon) {
+        if current.kind == .newline || current.kind == .end || at(.semicolon) {
             throw error("expected a value after '=' (\(name) = …)", at: equals.range)
         }
         let value = try expression()
-        if current.isPunctuation(.assign) {
+        if at(.assign) {
             throw error("one '=' per statement: write each assignment on its own line")
         }
         return Statement(kind: .assignment(name: name, nameRange: target.range, value: value),
@@ -93,7 +98,16 @@ public struct Parser {
         guard nesting <= Self.maximumNesting else {
             throw error("expression nested too deeply (more than \(Self.maximumNesting) levels)")
         }
-        let e = try or()
+        // Most expressions are one operand (an argument, a name, a call): when no operator
+        // follows it, skip the nine precedence levels that would each find nothing to do.
+        var e: Expr
+        let prefixed = if case .keyword(.not) = tokens[index].kind { true } else { at(.minus) }
+        if prefixed {
+            e = try or()
+        } else {
+            e = try postfix()
+            if continuesOperand(tokens[index].kind) { e = try or(first: e) }
+        }
         guard e.depth <= Self.maximumDepth else {
             throw error("expression too long or nested too deeply (more than \(Self.maximumDepth) levels): "
                         + "split it over several assignments", at: e.range)
@@ -101,8 +115,25 @@ public struct Parser {
         return e
     }
 
-    private mutating func or() throws -> Expr {
-        var left = try and()
+    /// Whether `kind` is a binary operator some precedence level would apply to the operand
+    /// before it.
+    private func continuesOperand(_ kind: TokenKind) -> Bool {
+        switch kind {
+        case .keyword(.and), .keyword(.or): true
+        case .punctuation(let p):
+            switch p {
+            case .plus, .minus, .star, .slash, .percent, .halfOpenRange, .closedRange: true
+            default: Self.comparison(p) != nil
+            }
+        default: false
+        }
+    }
+
+    // Each level below takes `first`, an operand its caller already parsed, as the leftmost
+    // operand in place of parsing one (passed down to the innermost level).
+
+    private mutating func or(first: Expr? = nil) throws -> Expr {
+        var left = try and(first: first)
         while current.kind == .keyword(.or) {
             advance()
             let right = try and()
@@ -111,8 +142,8 @@ public struct Parser {
         return left
     }
 
-    private mutating func and() throws -> Expr {
-        var left = try not()
+    private mutating func and(first: Expr? = nil) throws -> Expr {
+        var left = try not(first: first)
         while current.kind == .keyword(.and) {
             advance()
             let right = try not()
@@ -121,56 +152,65 @@ public struct Parser {
         return left
     }
 
-    private mutating func not() throws -> Expr {
-        guard current.kind == .keyword(.not) else { return try comparison() }
+    private mutating func not(first: Expr? = nil) throws -> Expr {
+        guard first == nil, current.kind == .keyword(.not) else { return try comparison(first: first) }
         let op = advance()
         let operand = try nested { try $0.not() }
         return Expr(.unary(.not, operand), SourceRange(from: op.range, to: operand.range))
     }
 
-    private static let comparisons: [Punctuation: BinaryOperator] = [
-        .equal: .equal, .notEqual: .notEqual, .less: .less, .lessOrEqual: .lessOrEqual,
-        .greater: .greater, .greaterOrEqual: .greaterOrEqual,
-    ]
+    /// The comparison `p` writes, if it writes one (a switch: a dictionary lookup costs more).
+    private static func comparison(_ p: Punctuation) -> BinaryOperator? {
+        switch p {
+        case .equal: .equal
+        case .notEqual: .notEqual
+        case .less: .less
+        case .lessOrEqual: .lessOrEqual
+        case .greater: .greater
+        case .greaterOrEqual: .greaterOrEqual
+        default: nil
+        }
+    }
 
-    private mutating func comparison() throws -> Expr {
-        let left = try range()
-        guard case .punctuation(let p) = current.kind, let op = Self.comparisons[p] else { return left }
+    private mutating func comparison(first: Expr? = nil) throws -> Expr {
+        let left = try range(first: first)
+        guard case .punctuation(let p) = current.kind, let op = Self.comparison(p) else { return left }
         advance()
         let right = try range()
-        if case .punctuation(let q) = current.kind, Self.comparisons[q] != nil {
+        if case .punctuation(let q) = current.kind, Self.comparison(q) != nil {
             throw error("comparisons cannot be chained: write a < b and b < c")
         }
         return Expr(.binary(op, left, right), SourceRange(from: left.range, to: right.range))
     }
 
-    private mutating func range() throws -> Expr {
-        let lower = try additive()
+    private mutating func range(first: Expr? = nil) throws -> Expr {
+        let lower = try additive(first: first)
         let closed: Bool
-        if current.isPunctuation(.halfOpenRange) { closed = false }
-        else if current.isPunctuation(.closedRange) { closed = true }
+        if at(.halfOpenRange) { closed = false }
+        else if at(.closedRange) { closed = true }
         else { return lower }
         advance()
         let upper = try additive()
-        if current.isPunctuation(.halfOpenRange) || current.isPunctuation(.closedRange) {
+        if at(.halfOpenRange) || at(.closedRange) {
             throw error("a range has one lower and one upper bound: write 0..<n")
         }
         return Expr(.range(lower, upper, closed: closed), SourceRange(from: lower.range, to: upper.range))
     }
 
-    private mutating func additive() throws -> Expr {
-        var left = try multiplicative()
+    private mutating func additive(first: Expr? = nil) throws -> Expr {
+        var left = try multiplicative(first: first)
         while true {
             let op: BinaryOperator
-            if current.isPunctuation(.plus) { op = .add } else if current.isPunctuation(.minus) { op = .subtract } else { return left }
+            if at(.plus) { op = .add } else if at(.minus) { op = .subtract } else { return left }
             advance()
             let right = try multiplicative()
             left = Expr(.binary(op, left, right), SourceRange(from: left.range, to: right.range))
         }
     }
 
-    private mutating func multiplicative() throws -> Expr {
-        var left = try unary()
+    private mutating func multiplicative(first: Expr? = nil) throws -> Expr {
+        var left: Expr
+        if let first { left = first } else { left = try unary() }
         while true {
             let op: BinaryOperator
             switch current.kind {
@@ -186,7 +226,7 @@ public struct Parser {
     }
 
     private mutating func unary() throws -> Expr {
-        guard current.isPunctuation(.minus) else { return try postfix() }
+        guard at(.minus) else { return try postfix() }
         let op = advance()
         let operand = try nested { try $0.unary() }
         return Expr(.unary(.negate, operand), SourceRange(from: op.range, to: operand.range))
@@ -212,7 +252,7 @@ public struct Parser {
                 let close = advance()
                 e = Expr(.call(e, arguments, closing: close.range), SourceRange(from: e.range, to: close.range))
             } else if let open = take(.leftBracket) {
-                if current.isPunctuation(.rightBracket) {
+                if at(.rightBracket) {
                     throw error("expected an index inside '[ ]', as in xs[0] or xs[-1]")
                 }
                 let position = try expression()
@@ -239,15 +279,16 @@ public struct Parser {
     /// then keyword ones, `name: value`.
     private mutating func callArguments(open: Token) throws -> [CallArgument] {
         var arguments: [CallArgument] = []
+        arguments.reserveCapacity(4)   // most calls have a few: spares regrowing the array
         var seenKeyword: CallArgument?
-        while !current.isPunctuation(.rightParen) {
+        while !at(.rightParen) {
             guard current.kind != .end else { throw unclosed(open, expected: .rightParen) }
-            if current.isPunctuation(.comma) { throw error("expected an argument before ','") }
+            if at(.comma) { throw error("expected an argument before ','") }
             var argument: CallArgument
             if case .identifier(let label) = current.kind, peekKind(1) == .punctuation(.colon) {
                 let labelRange = advance().range
                 advance()
-                if current.isPunctuation(.comma) || current.isPunctuation(.rightParen) || current.kind == .end {
+                if at(.comma) || at(.rightParen) || current.kind == .end {
                     throw error("expected a value for '\(label):'")
                 }
                 argument = CallArgument(label: label, labelRange: labelRange, value: try expression())
@@ -266,7 +307,7 @@ public struct Parser {
                 }
             }
             arguments.append(argument)
-            if take(.comma) == nil, !current.isPunctuation(.rightParen) {
+            if take(.comma) == nil, !at(.rightParen) {
                 throw unclosed(open, expected: .rightParen)
             }
         }
@@ -277,7 +318,7 @@ public struct Parser {
     private func unclosed(_ open: Token, expected: Punctuation) -> ScriptError {
         let found = current.kind == .end ? "" : ", found \(current.quoted)"
         var hint = ""
-        if expected == .rightParen, current.kind != .end, !current.isPunctuation(.rightBracket) {
+        if expected == .rightParen, current.kind != .end, !at(.rightBracket) {
             hint = " (separate arguments with ',')"
         }
         guard case .punctuation(let opener) = open.kind else { return error("unbalanced brackets") }
@@ -307,14 +348,14 @@ public struct Parser {
             advance()
             return Expr(.none, token.range)
         case .identifier(let name):
-            if reservedWords.contains(name) { throw reserved(name, token.range) }
+            if isReservedWord(name) { throw reserved(name, token.range) }
             advance()
             return Expr(.name(name), token.range)
         case .punctuation(.leftParen):
             advance()
-            if current.isPunctuation(.rightParen) { throw error("expected an expression inside '( )'") }
+            if at(.rightParen) { throw error("expected an expression inside '( )'") }
             let inner = try expression()
-            if current.isPunctuation(.comma) {
+            if at(.comma) {
                 throw error("expected ')' to close '(' at \(token.range.start), found ',' (write a list as [a, b])")
             }
             let close = try closing(.rightParen, opened: token)
@@ -322,11 +363,11 @@ public struct Parser {
         case .punctuation(.leftBracket):
             advance()
             var items: [Expr] = []
-            while !current.isPunctuation(.rightBracket) {
+            while !at(.rightBracket) {
                 guard current.kind != .end else { throw unclosed(token, expected: .rightBracket) }
-                if current.isPunctuation(.comma) { throw error("expected a list element before ','") }
+                if at(.comma) { throw error("expected a list element before ','") }
                 items.append(try expression())
-                if take(.comma) == nil, !current.isPunctuation(.rightBracket) {
+                if take(.comma) == nil, !at(.rightBracket) {
                     if current.kind == .end { throw unclosed(token, expected: .rightBracket) }
                     throw error("expected ',' or ']' to close '[' at \(token.range.start), found \(current.quoted)")
                 }

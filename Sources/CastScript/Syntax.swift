@@ -61,45 +61,72 @@ public struct Expr: Sendable {
     /// Levels of nesting below and including this node; the parser bounds it so that
     /// evaluating cannot run out of stack.
     public let depth: Int
+    /// For a call of a name (`tokenize(…)`): where the interpreter keeps the builtin that
+    /// name resolved to, so evaluating the node again skips the lookups.
+    let callSite: CallSite?
 
     public init(_ kind: ExprKind, _ range: SourceRange) {
         self.kind = kind
         self.range = range
-        depth = 1 + kind.children.reduce(0) { max($0, $1.depth) }
+        depth = 1 + kind.childDepth
+        if case .call(let callee, _, _) = kind, case .name = callee.kind { callSite = CallSite() } else { callSite = nil }
     }
 }
 
-public indirect enum ExprKind: Sendable {
+/// The builtin a call's name resolved to, for one interpreter while no variable shadows a
+/// builtin's name (`Interpreter.cacheOwner` is replaced when one does). Written without a
+/// lock: a syntax tree is evaluated by one interpreter at a time (only
+/// `Interpreter.Prepared`, which is not Sendable, keeps one past the run that parsed it).
+final class CallSite: @unchecked Sendable {
+    private var owner: Interpreter.CacheOwner?
+    private var builtin: Builtin?
+
+    /// The builtin remembered for `interpreter`, nil when none is or it may be stale.
+    func builtin(for interpreter: Interpreter) -> Builtin? {
+        owner === interpreter.cacheOwner ? builtin : nil
+    }
+
+    func remember(_ builtin: Builtin, for interpreter: Interpreter) {
+        owner = interpreter.cacheOwner
+        self.builtin = builtin
+    }
+}
+
+/// Only the cases that hold an `Expr` directly are boxed: a literal or a name is stored in
+/// place, so parsing one allocates nothing.
+public enum ExprKind: Sendable {
     case number(Double)
     case string(String)
     case bool(Bool)
     case none
     case name(String)
     case list([Expr])
-    case unary(UnaryOperator, Expr)
-    case binary(BinaryOperator, Expr, Expr)
+    indirect case unary(UnaryOperator, Expr)
+    indirect case binary(BinaryOperator, Expr, Expr)
     /// `lower..<upper` (`closed == false`) or `lower...upper`.
-    case range(Expr, Expr, closed: Bool)
-    case call(Expr, [CallArgument], closing: SourceRange)
-    case attribute(Expr, name: String, nameRange: SourceRange)
-    case index(Expr, Expr)
+    indirect case range(Expr, Expr, closed: Bool)
+    indirect case call(Expr, [CallArgument], closing: SourceRange)
+    indirect case attribute(Expr, name: String, nameRange: SourceRange)
+    indirect case index(Expr, Expr)
 
-    /// The expressions directly inside this one.
-    var children: [Expr] {
+    /// The greatest depth of the expressions directly inside this one (0 for none).
+    var childDepth: Int {
         switch self {
-        case .number, .string, .bool, .none, .name: []
-        case .list(let items): items
-        case .unary(_, let operand): [operand]
-        case .binary(_, let left, let right), .range(let left, let right, _), .index(let left, let right): [left, right]
-        case .call(let callee, let arguments, _): [callee] + arguments.map(\.value)
-        case .attribute(let base, _, _): [base]
+        case .number, .string, .bool, .none, .name: 0
+        case .list(let items): items.reduce(0) { max($0, $1.depth) }
+        case .unary(_, let operand): operand.depth
+        case .binary(_, let left, let right), .range(let left, let right, _), .index(let left, let right):
+            max(left.depth, right.depth)
+        case .call(let callee, let arguments, _): arguments.reduce(callee.depth) { max($0, $1.value.depth) }
+        case .attribute(let base, _, _): base.depth
         }
     }
 }
 
 /// A top-level statement.
 public struct Statement: Sendable {
-    public enum Kind: Sendable {
+    /// Boxed, so copying a statement (as running a program does) copies one reference.
+    public indirect enum Kind: Sendable {
         /// `name = value`
         case assignment(name: String, nameRange: SourceRange, value: Expr)
         /// An expression whose value a notebook or `cast run` shows.

@@ -56,3 +56,9 @@ public struct Token: Sendable {
 /// gets an error that says so instead of "unknown name".
 let reservedWords: Set<String> = ["if", "else", "elif", "for", "while", "in", "def", "fn", "func", "return",
                                   "let", "var", "import", "lambda", "class", "null", "nil", "True", "False", "None"]
+
+/// Whether `name` is one of `reservedWords`. They are 2 to 6 bytes long: testing the length
+/// first spares most names the hashing.
+func isReservedWord(_ name: String) -> Bool {
+    (2...6).contains(name.utf8.count) && reservedWords.contains(name)
+}

@@ -35,7 +35,7 @@ struct RunCommandTests {
         #expect(status == 0, "\(stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
         let rows = try #require(report?["rows"] as? [[String: Any]])
-        #expect(rows.count == 5)
+        #expect(rows.count == 8)   // each of 3 workloads as a typed line and parsed once, and 2 start-up rows
         for row in rows {
             let value = row["value"] as? Double ?? 0, peer = row["peer_value"] as? Double ?? 0
             #expect(value > 0 && value.isFinite && peer > 0 && peer.isFinite, "\(row)")

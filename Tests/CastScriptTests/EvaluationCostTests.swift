@@ -1,0 +1,156 @@
+import Testing
+@_spi(Benchmark) @testable import CastScript
+
+/// What makes a call cheap must not change what it does: the builtin a call node remembers
+/// (`CallSite`), arguments bound by slot, the lexer's ASCII paths and the parser's path for a
+/// lone operand.
+@Suite("Evaluation cost")
+struct EvaluationCostTests {
+    /// "line:column: message" of the error evaluating `prepared` raises.
+    static func error(_ interpreter: Interpreter, _ prepared: Interpreter.Prepared) -> String? {
+        scriptError { try interpreter.evaluate(prepared) }.map { "\($0.range.start): \($0.message)" }
+    }
+
+    @Test("a parsed call evaluated again sees its arguments' new values, and its type errors")
+    func sameNodeNewValues() throws {
+        let s = Sandbox()
+        try s.interpreter.run("x = \"ab\"")
+        let call = try s.interpreter.prepare("len(x)")
+        #expect(try s.interpreter.evaluate(call) == .number(2))
+        try s.interpreter.run("x = [1, 2, 3]")
+        #expect(try s.interpreter.evaluate(call) == .number(3))
+        try s.interpreter.run("x = 5")
+        let expected = s.error("len(x)")
+        #expect(expected?.hasPrefix("1:5: len: 'value' must be") == true)
+        #expect(Self.error(s.interpreter, call) == expected)
+        #expect(Self.error(s.interpreter, call) == expected)
+        try s.interpreter.run("x = \"abcd\"")
+        #expect(try s.interpreter.evaluate(call) == .number(4))
+        // Keywords and defaults bound again each time.
+        let keywords = try s.interpreter.prepare("range(0, x, step: n)")
+        try s.interpreter.run("x = 6; n = 2")
+        #expect(try s.interpreter.evaluate(keywords) == .range(RangeValue(start: 0, end: 6, step: 2)))
+        try s.interpreter.run("n = 3")
+        #expect(try s.interpreter.evaluate(keywords) == .range(RangeValue(start: 0, end: 6, step: 3)))
+    }
+
+    @Test("a variable that takes a builtin's name after a call of it was remembered wins")
+    func shadowingAfterCaching() throws {
+        let s = Sandbox()
+        let call = try s.interpreter.prepare("len(\"abc\")")
+        #expect(try s.interpreter.evaluate(call) == .number(3))
+        #expect(try s.interpreter.evaluate(call) == .number(3))
+        // Assignments refuse builtin names; a front end's `set` does not.
+        s.interpreter.set("len", .number(1))
+        #expect(Self.error(s.interpreter, call) == "1:1: a number cannot be called")
+        let str = try #require(s.interpreter.builtins["str"])
+        s.interpreter.set("len", .builtin(str))
+        #expect(try s.interpreter.evaluate(call) == .string("abc"))
+        #expect(try s.interpreter.evaluate(call) == .string("abc"))
+        // A new variable with an unrelated name leaves what calls remember alone.
+        let other = try s.interpreter.prepare("type(1)")
+        #expect(try s.interpreter.evaluate(other) == .string("number"))
+        s.interpreter.set("unrelated", .none)
+        #expect(try s.interpreter.evaluate(other) == .string("number"))
+    }
+
+    @Test("a call through a variable holding a builtin follows the variable")
+    func variableCallee() throws {
+        let s = Sandbox()
+        try s.interpreter.run("f = len")
+        let call = try s.interpreter.prepare("f(\"abc\")")
+        #expect(try s.interpreter.evaluate(call) == .number(3))
+        try s.interpreter.run("f = str")
+        #expect(try s.interpreter.evaluate(call) == .string("abc"))
+        try s.interpreter.run("f = 2")
+        #expect(Self.error(s.interpreter, call) == "1:1: a number cannot be called")
+    }
+
+    @Test("a parsed call in another interpreter resolves its names there")
+    func otherInterpreter() throws {
+        let first = Interpreter(builtins: Builtins.pure)
+        let call = try first.prepare("len(\"ab\")")
+        #expect(try first.evaluate(call) == .number(2))
+        let second = Interpreter(builtins: Builtins.pure.filter { $0.name != "len" })
+        let message = Self.error(second, call)
+        #expect(message == "1:1: unknown name 'len' (the builtin 'len' is not available here)")
+        #expect(try first.evaluate(call) == .number(2))
+        let third = Interpreter(builtins: Builtins.pure)
+        third.set("len", .number(0))
+        #expect(Self.error(third, call) == "1:1: a number cannot be called")
+    }
+
+    @Test("errors of a parsed script keep their line, column and source, evaluated once or again")
+    func locatedErrors() throws {
+        let s = Sandbox()
+        let source = "a = 1\nb = len(a)\n"
+        let prepared = try s.interpreter.prepare(source, file: "x.cast")
+        for _ in 0..<3 {
+            let error = try #require(scriptError { try s.interpreter.evaluate(prepared) })
+            #expect(error.range.start.description == "2:9")
+            #expect(error.message.hasPrefix("len: 'value' must be"))
+            #expect(error.file == "x.cast")
+            #expect(error.rendered() == scriptError { try s.interpreter.evaluate(source, file: "x.cast") }?.rendered())
+        }
+        // Binding errors, which no cache may skip, in the order they are met.
+        let cases = [
+            "len(1, 2)", "len(valu: \"a\")", "range(1, step: 2, start: 0)", "print(items: 1)", "print(values: 1)", "range()",
+            "len(nope, valu: 1)", "len(\"a\", nope)",
+        ]
+        for source in cases {
+            let prepared = try s.interpreter.prepare(source)
+            let expected = s.error(source)
+            #expect(expected != nil, "\(source)")
+            #expect(Self.error(s.interpreter, prepared) == expected, "\(source)")
+            #expect(Self.error(s.interpreter, prepared) == expected, "\(source)")
+        }
+        let syntax = scriptError { try s.interpreter.prepare("len(1", file: "y.cast") }
+        #expect(syntax?.file == "y.cast")
+        #expect(syntax?.range.start.description == "1:6")
+    }
+
+    @Test("ASCII and non-ASCII sources give the same tokens at the same places")
+    func lexerPathsAgree() throws {
+        let lines = [
+            "tokenize(m, \"The quick brown fox jumps over the lazy dog.\")",
+            "x = 'single' + \"double\"; y = \"\"",
+            "s = \"tab\\there\\n\" + \"q\\\"uote\" + 'it\\'s'",
+            "t = \"\"\"triple\nlines\"\"\"\nt",
+            "r = \"a\rb\"",
+            "f(a, b: [1, 2.5, 1e-3], c: 0..<4, d: 1...3) != none and not true or false",
+            "x.y[0] <= -1 >= 2 == 3 < 4 > 5 % 6 / 7 * 8",
+        ]
+        for line in lines {
+            let ascii = try Lexer.tokenize(line)
+            // A comment with a non-ASCII character after the line takes the general path.
+            let general = try Lexer.tokenize(line + " # é")
+            #expect(ascii.count == general.count, "\(line)")
+            for (a, b) in zip(ascii.dropLast(), general.dropLast()) {
+                #expect(a.kind == b.kind && a.range == b.range, "\(line): \(a.kind) at \(a.range.start)")
+            }
+        }
+        // Errors inside or after a literal, on both paths.
+        for line in ["\"abc\\q\"", "\"abc", "\"abc\ndef\"", "x = \"ok\" @"] {
+            let a = Lexer.scan(line).error, b = Lexer.scan(line + " é").error
+            #expect(a?.message == b?.message && a?.range.start == b?.range.start, "\(line)")
+        }
+        #expect(try Lexer.tokenize("\"caf\u{e9}\"").first?.kind == .string("caf\u{e9}"))
+    }
+
+    @Test("an operand alone, or followed by each operator, parses as through every precedence level")
+    func loneOperands() throws {
+        #expect(try parsed("f(x)") == ["(call f x)"])
+        #expect(try parsed("f(x) + 1") == ["(+ (call f x) 1)"])
+        #expect(try parsed("f(x) * 2 + 1") == ["(+ (* (call f x) 2) 1)"])
+        #expect(try parsed("a.b == c and d or e") == ["(or (and (== (. a b) c) d) e)"])
+        #expect(try parsed("xs[0]..<n") == ["(..< ([] xs 0) n)"])
+        #expect(try parsed("a % b - c < d") == ["(< (- (% a b) c) d)"])
+        #expect(try parsed("g(a, k: b + 1, j: not c)") == ["(call g a k:(+ b 1) j:(not c))"])
+        #expect(try parsed("x = y") == ["(= x y)"])
+        #expect(syntaxError("a < b < c") == "1:7: comparisons cannot be chained: write a < b and b < c")
+        #expect(syntaxError("a..<b..<c") == "1:6: a range has one lower and one upper bound: write 0..<n")
+        #expect(syntaxError("f(x) y") == "1:6: expected the end of the statement (a new line or ';'), found 'y'")
+        #expect(syntaxError("for") == "1:1: 'for' is not part of the cast language: it has assignments, expressions and calls only (see help())")
+        #expect(syntaxError("None") == "1:1: write 'none', not 'None'")
+    }
+}
