@@ -1,4 +1,5 @@
 import CastModels
+import Dispatch
 import CastTensor
 
 /// The tap a capture puts on the forward pass: after each layer it copies the selected rows
@@ -14,6 +15,15 @@ final class ActivationRecorder: ForwardTap {
     private(set) var widths: [ActivationPoint: Int] = [:]
     private(set) var accumulators: [ActivationPoint: CovarianceAccumulator] = [:]
     private var gathered: [Float] = []
+    /// Seconds spent in this tap (copying rows out, accumulating statistics): the capture's
+    /// cost on top of the forward pass.
+    private(set) var seconds = 0.0
+
+    /// Hands over the rows kept so far and forgets them (a streaming capture, pass by pass).
+    func takeKept() -> [ActivationPoint: [Float]] {
+        defer { kept = [:] }
+        return kept
+    }
 
     init(points: [ActivationPoint], keepRows: Bool, statistics: Bool) {
         byLayer = Dictionary(grouping: points.filter { $0.layer != nil }, by: { $0.layer! })
@@ -24,6 +34,8 @@ final class ActivationRecorder: ForwardTap {
 
     func layerFinished(_ view: LayerTapView) throws {
         guard let points = byLayer[view.layer] else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         for point in points {
             guard let tensor = point.kind.tensor(in: view) else {
                 throw AnalysisError("\(point.name): the pass computed no such activation")
@@ -33,6 +45,8 @@ final class ActivationRecorder: ForwardTap {
     }
 
     func finalNormFinished(_ normed: Tensor, layout: BatchLayout) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         for point in final { try take(point, normed, layout) }
     }
 

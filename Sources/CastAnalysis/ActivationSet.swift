@@ -13,6 +13,9 @@ public struct ActivationSet: Sendable {
     public internal(set) var tokens: [CapturedToken] = []
     /// Rows selected in all (equals `tokens.count` when rows are kept).
     public internal(set) var selectedCount = 0
+    /// Seconds the capture's tap took (copying rows out of the passes and accumulating
+    /// statistics): what capturing added to the forward passes.
+    public internal(set) var tapSeconds = 0.0
 
     public init(model: String, points: [ActivationPoint]) {
         self.model = model

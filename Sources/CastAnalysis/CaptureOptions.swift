@@ -10,11 +10,13 @@ public struct CaptureOptions: Sendable {
     /// once it is reached.
     public var budget: Int?
     public var subsampling: Subsampling
-    /// Sequences run together in one pass while their padded rows stay under this.
+    /// Sequences run together in one pass while their padded rows stay under this (one
+    /// 1024-token window per pass: a pass's buffers, not the model, dominate the memory a
+    /// capture adds, and larger passes run no faster).
     public var batchRows: Int
 
     public init(keepRows: Bool = true, statistics: Bool = false, positions: PositionSelector = .all,
-                budget: Int? = nil, subsampling: Subsampling = .none, batchRows: Int = 2048) {
+                budget: Int? = nil, subsampling: Subsampling = .none, batchRows: Int = 1024) {
         self.keepRows = keepRows
         self.statistics = statistics
         self.positions = positions

@@ -24,17 +24,34 @@ public enum CastSpaceMapping {
                                 points: layers.map { ActivationPoint(.linearInput($0.sourceSlot.module), layer: $0.sourceSlot.layer) }.sorted())
         for layer in layers {
             let x = try target.rows(ActivationPoint(.linearInput(layer.slot.module), layer: layer.slot.layer))
-            let pIn = layer.cast.pIn  // [d_in source, d_in target]
-            guard x.shape[1] == pIn.shape[1] else {
-                throw AnalysisError("P_in of \(layer.slot) is \(pIn.shape) but the target rows are \(x.shape)")
-            }
-            var y = Tensor(zeros: [x.shape[0], pIn.shape[0]])
-            BLAS.sgemm(transposeA: false, transposeB: true, m: x.shape[0], n: pIn.shape[0], k: pIn.shape[1],
-                       a: x.data, lda: x.shape[1], b: pIn.data, ldb: pIn.shape[1], beta: 0, c: y.mutableData, ldc: pIn.shape[0])
-            out.rows[ActivationPoint(.linearInput(layer.sourceSlot.module), layer: layer.sourceSlot.layer)] = y
+            out.rows[ActivationPoint(.linearInput(layer.sourceSlot.module), layer: layer.sourceSlot.layer)] = try map(x, by: layer.cast.pIn)
         }
         out.tokens = target.tokens
         out.selectedCount = target.selectedCount
         return out
+    }
+
+    /// The target point whose rows `adapter` maps into source point `point` (a source
+    /// module's input), and that CAST layer's P_in; the shallowest target layer where
+    /// several read one source layer. Throws listing the source points it covers.
+    public static func layer(_ adapter: CastAdapter, mappingTo point: ActivationPoint) throws -> (target: ActivationPoint, pIn: Tensor) {
+        let source = { (l: CastAdapter.Layer) in ActivationPoint(.linearInput(l.sourceSlot.module), layer: l.sourceSlot.layer) }
+        guard let layer = adapter.layers.first(where: { source($0) == point }) else {
+            let covered = Array(Set(adapter.layers.map(source))).sorted().map(\.name)
+            throw AnalysisError("the CAST adapter (\(adapter.targetName) → \(adapter.sourceName)) maps nothing into \(point.name); "
+                                + "it maps into " + covered.joined(separator: ", "))
+        }
+        return (ActivationPoint(.linearInput(layer.slot.module), layer: layer.slot.layer), layer.cast.pIn)
+    }
+
+    /// Rows `x` (`[n, d_in target]`) mapped by `pIn` (`[d_in source, d_in target]`): `x·P_inᵀ`.
+    public static func map(_ x: Tensor, by pIn: Tensor) throws -> Tensor {
+        guard x.rank == 2, x.shape[1] == pIn.shape[1] else {
+            throw AnalysisError("P_in is \(pIn.shape) but the target rows are \(x.shape)")
+        }
+        var y = Tensor(zeros: [x.shape[0], pIn.shape[0]])
+        BLAS.sgemm(transposeA: false, transposeB: true, m: x.shape[0], n: pIn.shape[0], k: pIn.shape[1],
+                   a: x.data, lda: x.shape[1], b: pIn.data, ldb: pIn.shape[1], beta: 0, c: y.mutableData, ldc: pIn.shape[0])
+        return y
     }
 }

@@ -10,17 +10,17 @@ public struct CovarianceAccumulator: Sendable {
     public private(set) var count = 0
     private var shift: [Double] = []
     private var sum: [Double]
-    /// Upper triangle (row-major) of Σ (x − shift)(x − shift)ᵀ.
-    private var products: [Double]
-    private var scratch: [Double] = []
+    /// Upper triangle of Σ (x − shift)(x − shift)ᵀ.
+    private var products: TriangleTiles
 
     public init(width: Int) {
         self.width = width
         sum = [Double](repeating: 0, count: width)
-        products = [Double](repeating: 0, count: width * width)
+        products = TriangleTiles(width: width)
     }
 
-    /// Adds `rows` rows of `width` floats.
+    /// Adds `rows` rows of `width` floats, a block of rows at a time (only one block is ever
+    /// held in double, so the scratch stays small whatever the batch).
     public mutating func add(_ x: UnsafePointer<Float>, rows: Int) {
         guard rows > 0 else { return }
         let d = width
@@ -29,21 +29,30 @@ public struct CovarianceAccumulator: Sendable {
             for r in 0..<rows { for j in 0..<d { shift[j] += Double(x[r * d + j]) } }
             for j in 0..<d { shift[j] /= Double(rows) }
         }
-        if scratch.count < rows * d { scratch = [Double](repeating: 0, count: rows * d) }
-        scratch.withUnsafeMutableBufferPointer { s in
-            for r in 0..<rows {
-                for j in 0..<d {
-                    let v = Double(x[r * d + j]) - shift[j]
-                    s[r * d + j] = v
-                    sum[j] += v
+        let block = min(rows, Self.blockRows)
+        var scratch = [Double](repeating: 0, count: block * d)
+        var start = 0
+        while start < rows {
+            let n = min(block, rows - start)
+            scratch.withUnsafeMutableBufferPointer { s in
+                for r in 0..<n {
+                    let row = x + (start + r) * d
+                    for j in 0..<d {
+                        let v = Double(row[j]) - shift[j]
+                        s[r * d + j] = v
+                        sum[j] += v
+                    }
                 }
+                Self.singleThreaded()
+                products.addGram(s.baseAddress!, rows: n)
             }
-            Self.singleThreaded()
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(rows), 1, s.baseAddress, Int32(d),
-                        1, &products, Int32(d))
+            start += n
         }
         count += rows
     }
+
+    /// Rows converted to double per block.
+    static let blockRows = 256
 
     /// Adds the rows of a `[n, width]` tensor.
     public mutating func add(_ rows: Tensor) throws {
@@ -64,7 +73,7 @@ public struct CovarianceAccumulator: Sendable {
         for j in 0..<d { delta[j] = other.shift[j] - shift[j] }
         for i in 0..<d {
             for j in i..<d {
-                products[i * d + j] += other.products[i * d + j] + other.sum[i] * delta[j] + delta[i] * other.sum[j]
+                products[i, j] += other.products[i, j] + other.sum[i] * delta[j] + delta[i] * other.sum[j]
                     + n * delta[i] * delta[j]
             }
         }
@@ -88,7 +97,7 @@ public struct CovarianceAccumulator: Sendable {
         var c = [Double](repeating: 0, count: d * d)
         for i in 0..<d {
             for j in i..<d {
-                let v = (products[i * d + j] - sum[i] * sum[j] / n) / (n - 1)
+                let v = (products[i, j] - sum[i] * sum[j] / n) / (n - 1)
                 c[i * d + j] = v
                 c[j * d + i] = v
             }
@@ -96,8 +105,25 @@ public struct CovarianceAccumulator: Sendable {
         return c
     }
 
+    /// ‖C‖²_F of the covariance (normalised by n − 1), from the upper triangle.
+    public func squaredNorm() throws -> Double {
+        guard count >= 2 else { throw AnalysisError("a covariance needs at least 2 tokens, got \(count)") }
+        let d = width, n = Double(count)
+        var total = 0.0
+        for i in 0..<d {
+            for j in i..<d {
+                let v = (products[i, j] - sum[i] * sum[j] / n) / (n - 1)
+                total += i == j ? v * v : 2 * v * v
+            }
+        }
+        return total
+    }
+
+    /// Bytes an accumulator of `width` holds (what a memory budget counts).
+    public static func bytes(width: Int) -> Int { 8 * (TriangleTiles.storage(width: width) + 2 * width) }
+
     /// OpenBLAS threading is pinned to one thread engine-wide (CastTensor's policy); do the
     /// same here in case no product ran before.
-    private static func singleThreaded() { _ = pinned }
+    static func singleThreaded() { _ = pinned }
     private static let pinned: Void = { openblas_set_num_threads(1) }()
 }

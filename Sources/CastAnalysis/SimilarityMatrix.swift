@@ -23,9 +23,16 @@ public struct SimilarityMatrix: Sendable {
     public let rowLayers: [Int?]
     public let columnLayers: [Int?]
     public let kernel: CKAKernel
-    public let tokens: Int
+    /// Tokens the CKA is over.
+    public private(set) var tokens: Int
     /// `cka[i][j]`: CKA of row i's and column j's activations.
-    public let cka: [[Double]]
+    public private(set) var cka: [[Double]]
+    /// "rows" (grams of the kept rows) or "statistics" (`withCKA(from:)`: cross-covariances
+    /// over every token, in `passes` passes over the text).
+    public private(set) var path = "rows"
+    public private(set) var passes = 1
+    /// Tokens the permutation baseline and k-NN were measured on (their rows were kept).
+    public let sampleTokens: Int
     /// The mean CKA with column j's tokens shuffled (what unrelated rows would score).
     public let baseline: [[Double]]
     public let baselineStandardDeviation: [[Double]]
@@ -77,12 +84,28 @@ public struct SimilarityMatrix: Sendable {
         columnLayers = columns.map(\.layer)
         self.kernel = kernel
         tokens = n
+        sampleTokens = n
         self.cka = cka
         baseline = base
         baselineStandardDeviation = spread
         self.permutations = permutations
         mutualNeighbors = neighbors == nil ? nil : mutual
         self.neighbors = neighbors
+    }
+
+    /// This matrix with its CKA replaced by linear CKA from statistics over more tokens; the
+    /// permutation baseline and k-NN stay those of this matrix's row sample.
+    public func withCKA(from statistics: StatisticsCKA.Result) throws -> SimilarityMatrix {
+        guard kernel == .linear else { throw AnalysisError("CKA from statistics is linear CKA; this matrix is \(kernel)") }
+        guard statistics.cka.count == cka.count, statistics.cka.first?.count == cka.first?.count else {
+            throw AnalysisError("CKA from statistics is \(statistics.cka.count)×\(statistics.cka.first?.count ?? 0), the matrix \(cka.count)×\(cka.first?.count ?? 0)")
+        }
+        var out = self
+        out.cka = statistics.cka
+        out.tokens = statistics.tokens
+        out.path = "statistics"
+        out.passes = statistics.passes
+        return out
     }
 
     /// CKA in excess of its permutation baseline (raw CKA without permutations).

@@ -236,7 +236,9 @@ public final class CKAValue: ScriptObject {
 
     var caption: String {
         let models = rowModel == columnModel ? rowModel : "rows \(rowModel), columns \(columnModel)"
-        return "CKA (\(matrix.kernel)) over \(matrix.tokens) tokens: \(models)"
+        let path = matrix.path == "statistics" ? " (from statistics in \(matrix.passes) pass\(matrix.passes == 1 ? "" : "es"); "
+            + "baseline over the first \(matrix.sampleTokens))" : ""
+        return "CKA (\(matrix.kernel)) over \(matrix.tokens) tokens\(path): \(models)"
     }
 
     public func display() -> MIMEBundle {

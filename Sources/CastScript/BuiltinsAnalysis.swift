@@ -264,7 +264,9 @@ enum AnalysisBuiltins {
             Parameter("kernel", .string, default: .string("linear"), help: "linear, rbf (σ = 0.5 × the median distance) or rbf:SCALE."),
             Parameter("permutations", .integer, default: Value(8), help: "Shuffles behind each cell's permutation baseline (0: none)."),
             Parameter("neighbors", .optional(.integer), default: Value.none, help: "Also measure mutual k-nearest-neighbour alignment with this k."),
-        ] + readingParameters(tokens: Value(1024), tokensHelp: "Token budget (CKA holds a [tokens, tokens] matrix per point; at most 16384)."),
+        ] + readingParameters(tokens: Value(1024), tokensHelp: "Token budget. CKA keeps a [tokens, tokens] matrix per point, so at most 16384 "
+                                  + "for rbf; linear CKA over more tokens is computed from statistics over all of them, without rows, "
+                                  + "its baseline and k-NN on the first 1024."),
         returns: "cka",
         help: "Linear CKA (Kornblith et al. 2019) of every row representation against every column one over the same tokens, "
             + "beside each cell's permutation baseline (the mean CKA with one side's tokens shuffled): read CKA against it, "
@@ -292,6 +294,7 @@ enum AnalysisBuiltins {
             var rowModel: ModelValue, columnModel: ModelValue
             var symmetric = false
             var positions = call.string("positions")
+            var statisticsOptions: CaptureOptions? = nil, statisticsPass: StatisticsCKA.Pass? = nil
             if let a = call.object("a", as: ActivationsValue.self) {
                 for name in ["text", "points", "layers", "layers_b", "positions", "tokens", "documents", "split", "window"]
                 where call.ranges[name] != nil {
@@ -315,7 +318,12 @@ enum AnalysisBuiltins {
             } else {
                 let a = call.object("a", as: ModelValue.self)!
                 columnModel = a
-                let options = try captureOptions(call, keepRows: true, statistics: false)
+                var options = try captureOptions(call, keepRows: true, statistics: false)
+                // Linear CKA past the rows' limit: statistics over every token, rows for the baseline only.
+                if kernel == .linear, let budget = options.budget, budget > CenteredGram.maximumTokens {
+                    statisticsOptions = options
+                    options.budget = statisticsRowSample
+                }
                 let pointsA = try resolvePoints(call, "points", layers: "layers", model: a)
                 if let b = call.object("b", as: ModelValue.self) {
                     guard call.value("text") != Value.none else {
@@ -338,6 +346,10 @@ enum AnalysisBuiltins {
                     let (setA, setB) = try pairedCapture(call, a, b, texts: texts, pointsA: pointsA, pointsB: pointsB, options: options)
                     columns = try labelled(setA)
                     rows = try labelled(setB)
+                    if let statisticsOptions {
+                        statisticsPass = try StatisticsCKA.pairedPasses(a.transformer, b.transformer, texts: texts, pointsA: pointsA,
+                                                                        pointsB: pointsB, options: statisticsOptions, window: call.integer("window", in: 2...Int.max))
+                    }
                 } else {
                     if call.value("b") != Value.none && call.value("text") != Value.none {
                         throw call.error("b", "give the text once: cka(m, text) or cka(m, text: …)")
@@ -350,16 +362,26 @@ enum AnalysisBuiltins {
                     let sequences = try readSequences(call, parameter, model: a)
                     let set = try capture(call, model: a, sequences: sequences, points: pointsA, options: options, adapters: .none,
                                           text: parameter)
+                    if let statisticsOptions {
+                        statisticsPass = StatisticsCKA.passes(a.transformer, sequences: sequences, points: pointsA,
+                                                              options: statisticsOptions, arithmetic: a.generator.arithmetic)
+                    }
                     columns = try labelled(set)
                     rows = columns
                     rowModel = a
                     symmetric = true
                 }
             }
-            let matrix: SimilarityMatrix
+            var matrix: SimilarityMatrix
             do {
                 matrix = try SimilarityMatrix(rows: rows, columns: columns, kernel: kernel, permutations: permutations,
                                               neighbors: neighbors, symmetric: symmetric)
+                if let statisticsPass {
+                    matrix = try matrix.withCKA(from: StatisticsCKA.matrix(rowWidths: rows.map { $0.rows.shape[1] },
+                                                                           columnWidths: symmetric ? [] : columns.map { $0.rows.shape[1] },
+                                                                           symmetric: symmetric, memoryBudget: statisticsMemory,
+                                                                           pass: statisticsPass))
+                }
             } catch {
                 let message = languageMessage(error)
                 throw call.error(message.contains("k-NN") ? "neighbors" : message.contains("token budget") ? "tokens" : "a", message)
@@ -379,6 +401,9 @@ enum AnalysisBuiltins {
     }
 
     static func isAll(_ value: Value) -> Bool { value == .string("all") }
+
+    /// Linear CKA from statistics: rows kept for the baseline, and memory for the pairs' cross-covariances.
+    static let statisticsRowSample = 1024, statisticsMemory = 1024 * 1_048_576
 
     /// One labelled representation per point: by layer (`L3`) when the points are one kind
     /// at several layers, else by name.

@@ -16,10 +16,12 @@ struct Bench: ParsableCommand {
             `cast repl` start-up to its first prompt vs python3's); kernel (round-trip latency of \
             execute_request for a trivial cell and of complete_request through `cast kernel`, median and p99 \
             of 500, vs ipykernel driven by the same jupyter_client in the same run; needs .venv-jupyter from \
-            scripts/jupyter-venv.sh, or CAST_JUPYTER_VENV).
+            scripts/jupyter-venv.sh, or CAST_JUPYTER_VENV); analysis (capture at every layer's residual stream + PCA \
+            over 8,192 tokens of qwen2.5-0.5b vs the plain forward pass over the same tokens, seconds and peak RSS, \
+            each side in its own process).
             """)
 
-    @Argument(help: "Which benchmark: engine, models, lora, cast, language or kernel.") var name: String
+    @Argument(help: "Which benchmark: engine, models, lora, cast, language, kernel or analysis.") var name: String
     @Flag(help: "lora, cast: measure ours only (no PyTorch run).") var noPeer = false
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(name: .customLong("model"),
@@ -44,7 +46,8 @@ struct Bench: ParsableCommand {
         case "cast": report = try CastBenchmark.run(peer: !noPeer)
         case "language": report = try LanguageBenchmark.run()
         case "kernel": report = try KernelBenchmark.run()
-        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora, cast, language, kernel")
+        case "analysis": report = try AnalysisBenchmark.run()
+        default: throw ValidationError("unknown benchmark '\(name)'; known: engine, models, lora, cast, language, kernel, analysis")
         }
         print(json ? try report.json() : report.table())
     }

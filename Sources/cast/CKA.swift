@@ -26,10 +26,18 @@ struct CKA: ParsableCommand {
     @Flag(help: "Print JSON: {\"rows\", \"columns\", \"cka\", \"baseline\", \"baseline_sd\", \"mutual_knn\", \"layer_map\", ...}.")
     var json = false
     @Option(help: "Draw the CKA matrix as an SVG heatmap.") var plot: String?
+    @Flag(help: "Linear CKA from statistics (cross-covariances in double) over every token read, or --tokens of them, keeping no rows; the permutation baseline and k-NN stay on a row sample of the first 1024 tokens. Used by itself when --tokens exceeds 16384.")
+    var statistics = false
+    @Option(help: "With statistics: memory for the cross-covariances, in MiB; pairs that do not fit at once take more passes over the text.")
+    var statisticsMemory = 1024
+
+    /// Tokens whose rows CKA keeps by default, and the row sample of the statistics path.
+    static let rowSample = 1024
 
     func validate() throws {
         if permutations < 0 { throw ValidationError("--permutations must be ≥ 0") }
         if let neighbors, neighbors < 1 { throw ValidationError("--neighbors must be at least 1") }
+        if statisticsMemory < 1 { throw ValidationError("--statistics-memory must be at least 1 MiB") }
     }
 
     struct Output: Encodable {
@@ -47,16 +55,33 @@ struct CKA: ParsableCommand {
         let neighbors: Int?
         let layer_map: String?
         let layer_map_best: String?
+        /// "rows" (grams of kept rows) or "statistics" (cross-covariances over every token).
+        let path: String
+        /// Tokens the permutation baseline and k-NN read (the row sample on the statistics path).
+        let baseline_tokens: Int
+        /// Statistics path: passes over the text and the memory budget they kept to.
+        let passes: Int?
+        let statistics_memory_mib: Int?
     }
 
     func run() throws {
-        let budgetDefault = input.budget == nil ? 1024 : nil
-        var captureOptions = try input.captureOptions(keepRows: true, statistics: false)
-        if let budgetDefault { captureOptions.budget = budgetDefault }  // CKA holds [tokens, tokens] grams per point
         let kernel = try CKAKernel(parsing: kernel)
+        let requested = input.budget ?? 0
+        let fromStatistics = statistics || requested > CenteredGram.maximumTokens
+        if fromStatistics && kernel != .linear {
+            throw ValidationError("CKA over more than \(CenteredGram.maximumTokens) tokens (or --statistics) is linear CKA from statistics; "
+                                  + "the \(kernel) kernel keeps [tokens, tokens] matrices: use --tokens ≤ \(CenteredGram.maximumTokens)")
+        }
+        // Rows: CKA holds [tokens, tokens] grams per point; from statistics, only the
+        // baseline's sample keeps rows.
+        var captureOptions = try input.captureOptions(keepRows: true, statistics: false)
+        captureOptions.budget = fromStatistics ? min(requested > 0 ? requested : Self.rowSample, Self.rowSample)
+                                               : input.budget ?? Self.rowSample
+        let statisticsOptions = try input.captureOptions(keepRows: false, statistics: false)
+        let memory = statisticsMemory * 1_048_576
         let a = try model.load().model
         let pointsA = try pointOptions.resolve(PointCatalog(a))
-        let matrix: SimilarityMatrix
+        var matrix: SimilarityMatrix
         var examined: [LabelledActivations] = []
         var modelBName: String? = nil
         if let modelB {
@@ -72,13 +97,27 @@ struct CKA: ParsableCommand {
             let rowsB = try labelled(setB, resolvedB), columnsA = try labelled(setA, pointsA)
             examined = rowsB + columnsA
             matrix = try SimilarityMatrix(rows: rowsB, columns: columnsA, kernel: kernel, permutations: permutations, neighbors: neighbors)
+            if fromStatistics {
+                let passes = try StatisticsCKA.pairedPasses(a, b, texts: input.allTexts(), pointsA: pointsA, pointsB: resolvedB,
+                                                            options: statisticsOptions, window: input.window)
+                matrix = try matrix.withCKA(from: StatisticsCKA.matrix(rowWidths: rowsB.map { $0.rows.shape[1] },
+                                                                       columnWidths: columnsA.map { $0.rows.shape[1] },
+                                                                       memoryBudget: memory, pass: passes))
+            }
         } else {
-            let set = try ActivationCapture.run(a, sequences: input.sequences(for: a, arithmetic: model.arithmetic),
-                                                points: pointsA, options: captureOptions, arithmetic: model.arithmetic)
+            let sequences = try input.sequences(for: a, arithmetic: model.arithmetic)
+            let set = try ActivationCapture.run(a, sequences: sequences, points: pointsA, options: captureOptions,
+                                                arithmetic: model.arithmetic)
             let xs = try labelled(set, pointsA)
             examined = xs
             matrix = try SimilarityMatrix(rows: xs, columns: xs, kernel: kernel, permutations: permutations,
                                           neighbors: neighbors, symmetric: true)
+            if fromStatistics {
+                let passes = StatisticsCKA.passes(a, sequences: sequences, points: pointsA, options: statisticsOptions,
+                                                  arithmetic: model.arithmetic)
+                matrix = try matrix.withCKA(from: StatisticsCKA.matrix(rowWidths: xs.map { $0.rows.shape[1] }, columnWidths: [],
+                                                                       symmetric: true, memoryBudget: memory, pass: passes))
+            }
         }
         let correspondence = modelB == nil ? nil : try matrix.layerCorrespondence()
         if input.positions == "all",
@@ -100,16 +139,21 @@ struct CKA: ParsableCommand {
                                 baseline_sd: permutations > 0 ? matrix.baselineStandardDeviation : nil,
                                 permutations: permutations, mutual_knn: matrix.mutualNeighbors, neighbors: neighbors,
                                 layer_map: correspondence.map { describe($0.pairs) },
-                                layer_map_best: correspondence.map { describe($0.best) })
+                                layer_map_best: correspondence.map { describe($0.best) },
+                                path: matrix.path, baseline_tokens: matrix.sampleTokens,
+                                passes: fromStatistics ? matrix.passes : nil,
+                                statistics_memory_mib: fromStatistics ? statisticsMemory : nil)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
-        print("CKA (\(kernel)) over \(matrix.tokens) tokens" + (modelBName.map { ": rows \($0), columns \(a.name)" } ?? ": \(a.name)"))
+        print("CKA (\(kernel)) over \(matrix.tokens) tokens" + (modelBName.map { ": rows \($0), columns \(a.name)" } ?? ": \(a.name)")
+              + (fromStatistics ? ", from statistics (\(matrix.passes) pass\(matrix.passes == 1 ? "" : "es") over the text)" : ""))
         printMatrix("CKA", matrix.cka, matrix)
-        if permutations > 0 { printMatrix("permutation baseline (mean of \(permutations) shuffles)", matrix.baseline, matrix) }
-        if let m = matrix.mutualNeighbors { printMatrix("mutual \(neighbors!)-NN alignment", m, matrix) }
+        let sample = fromStatistics ? " over a sample of the first \(matrix.sampleTokens) tokens" : ""
+        if permutations > 0 { printMatrix("permutation baseline (mean of \(permutations) shuffles\(sample))", matrix.baseline, matrix) }
+        if let m = matrix.mutualNeighbors { printMatrix("mutual \(neighbors!)-NN alignment\(sample)", m, matrix) }
         if let correspondence {
             print("suggested layer map (target:source, order-preserving, on CKA − baseline): \(describe(correspondence.pairs))")
             print("  use with: cast transfer … --layer-map \(describe(correspondence.pairs))")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CastAdapters
 import CastAnalysis
 import CastModels
 import CastPlot
@@ -27,9 +28,15 @@ struct PCA: ParsableCommand {
     var colorBy = "token-class"
     @Flag(help: "With several points of one width: one PCA over all their rows together (printed as point \"joint\"); --plot then draws every point's tokens on its PC1/PC2, coloured by point (layer).")
     var joint = false
+    @Option(help: "A second model reading the same text (paired by byte offset): --plot draws its tokens on this model's PC1/PC2 beside this model's, coloured by model. The point must have the same width in both, or give --cast-adapter.")
+    var modelB: String?
+    @Option(help: "With --model-b: a CAST adapter folder for it (from this model, what `cast transfer` writes); its tokens are read at the module input the point's CAST layer sits on and mapped into this model's space by that layer's P_in.")
+    var castAdapter: String?
 
     func validate() throws {
         if components < 1 { throw ValidationError("--components must be at least 1, got \(components)") }
+        if modelB != nil && (plot == nil || joint) { throw ValidationError("--model-b draws both models on one PC scatter: give --plot (without --joint)") }
+        if castAdapter != nil && modelB == nil { throw ValidationError("--cast-adapter needs --model-b (the CAST adapter's target model)") }
         if !["token-class", "text", "answer", "none"].contains(colorBy) {
             throw ValidationError("--color-by must be token-class, text, answer or none, got \(colorBy)")
         }
@@ -50,6 +57,7 @@ struct PCA: ParsableCommand {
         let transformer = try model.load().model
         let catalog = PointCatalog(transformer)
         let points = try catalog.points([point], layers: catalog.layers(parsing: layers))
+        if let modelB { return try runTwoModels(transformer, points, modelB) }
         let sequences = try input.sequences(for: transformer, arithmetic: model.arithmetic)
         // Rows are kept only for a scatter; otherwise statistics alone bound the memory.
         let scatter = plot != nil && points.count == 1
@@ -134,6 +142,70 @@ struct PCA: ParsableCommand {
         }
         if let plot { print("plot: \(plot)") }
         if let variancePlot { print("variance plot: \(variancePlot)") }
+    }
+
+    /// `--model-b`: this model's PCA at the point, and both models' tokens on its PC1/PC2.
+    private func runTwoModels(_ a: Transformer, _ points: [ActivationPoint], _ nameB: String) throws {
+        guard points.count == 1, let pointA = points.first else {
+            throw AnalysisError("--model-b draws one point; \(point) at --layers \(layers) names \(points.count)")
+        }
+        var optionsB = model
+        optionsB.model = nameB
+        let b = try optionsB.load().model
+        var pointB = pointA, pIn: Tensor? = nil
+        if let castAdapter {
+            guard let folder = CastAdapterFolder.locate(castAdapter) else {
+                throw AnalysisError("--cast-adapter \(castAdapter): not a CAST adapter folder (what `cast transfer` writes)")
+            }
+            let cast = try CastAdapterFolder.load(folder, target: b)
+            guard cast.sourceName == a.name else {
+                throw AnalysisError("--cast-adapter \(castAdapter) maps \(cast.targetName) into \(cast.sourceName), not into \(a.name) (-m)")
+            }
+            (pointB, pIn) = try CastSpaceMapping.layer(cast, mappingTo: pointA)
+        } else {
+            try PointCatalog(b).check(pointB)
+        }
+        var options = try input.captureOptions(keepRows: true, statistics: false)
+        if input.budget == nil { options.budget = 4096 }  // rows are drawn: keep the picture readable
+        let (setA, setB) = try PairedCapture.run(a, b, texts: input.allTexts(), pointsA: [pointA], pointsB: [pointB],
+                                                 options: options, window: input.window)
+        let rowsA = try setA.rows(pointA)
+        let rowsB = try pIn.map { try CastSpaceMapping.map(try setB.rows(pointB), by: $0) } ?? setB.rows(pointB)
+        guard rowsA.shape[1] == rowsB.shape[1] else {
+            throw AnalysisError("\(pointA.name) is \(rowsA.shape[1]) wide in \(a.name) but \(pointB.name) is \(rowsB.shape[1]) in \(b.name); "
+                                + "give --cast-adapter to map \(b.name) into \(a.name)'s space")
+        }
+        var statistics = CovarianceAccumulator(width: rowsA.shape[1])
+        try statistics.add(rowsA)
+        let pca = try PrincipalComponents(statistics, components: components)
+        guard pca.componentCount >= 2 else { throw AnalysisError("a PC scatter needs --components 2 or more") }
+        // A short legend label (the legend is narrow): model B and the layer it was read at.
+        let labelB = pIn != nil ? "\(b.name) L\(pointB.layer ?? 0) · P_in" : b.name == a.name ? "\(b.name) (B)" : b.name
+        let title = "\(a.name) \(pointA.name): PC1 vs PC2"
+        // Tokens of the two models interleaved, so neither model is drawn over the other wholesale.
+        let ya = try pca.project(rowsA), yb = try pca.project(rowsB)
+        let n = rowsA.shape[0], k = pca.componentCount
+        var projected: [Float] = [], categories: [String] = []
+        for r in 0..<n {
+            projected += Array(UnsafeBufferPointer(start: ya.data + r * k, count: k))
+            projected += Array(UnsafeBufferPointer(start: yb.data + r * k, count: k))
+            categories += [a.name, labelB]
+        }
+        let scatter = try Tensor(projected, shape: [2 * n, k])
+        try AnalysisFigures.componentScatter(scatter, categories: categories, title: title)
+            .svg().write(toFile: plot!, atomically: true, encoding: .utf8)
+        let output = Output(point: pointA.name, model: a.name, tokens: pca.tokens, width: pca.width,
+                            explained_variance: pca.explainedVariance, explained_variance_ratio: pca.explainedVarianceRatio,
+                            total_variance: pca.totalVariance, participation_ratio: pca.participationRatio)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+        } else {
+            print("\(a.name) \(pointA.name): \(n) tokens paired with \(labelB); PC1/PC2 explain "
+                  + String(format: "%.1f%% / %.1f%%", 100 * pca.explainedVarianceRatio[0], 100 * pca.explainedVarianceRatio[1]))
+            print("plot: \(plot!)")
+        }
     }
 
     private func categories(_ set: ActivationSet, _ model: Transformer) -> [String]? {

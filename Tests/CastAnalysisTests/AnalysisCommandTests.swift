@@ -73,6 +73,45 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: svg))
     }
 
+    /// Linear CKA from statistics (JSON says so) equals the rows' CKA on the same tokens, in
+    /// one pass or in several under a small memory budget; the baseline stays the rows'.
+    @Test func ckaFromStatisticsMatchesRows() throws {
+        let common = ["cka", "-m", "smollm2-135m", "--model-b", "qwen2.5-0.5b", "--text", text, "--positions", "skip-first",
+                      "--layers", "2,20", "--layers-b", "3,12", "--json"]
+        let rows = try #require(try json(common) as? [String: Any])
+        let streamed = try #require(try json(common + ["--statistics"]) as? [String: Any])
+        let blocked = try #require(try json(common + ["--statistics", "--statistics-memory", "8"]) as? [String: Any])
+        #expect(rows["path"] as? String == "rows" && streamed["path"] as? String == "statistics")
+        #expect(streamed["tokens"] as? Int == rows["tokens"] as? Int && streamed["baseline_tokens"] as? Int == rows["tokens"] as? Int)
+        #expect(streamed["passes"] as? Int == 1 && (blocked["passes"] as? Int ?? 0) > 1)
+        let a = try #require(rows["cka"] as? [[Double]]), b = try #require(streamed["cka"] as? [[Double]])
+        let c = try #require(blocked["cka"] as? [[Double]])
+        for i in 0..<2 {
+            for j in 0..<2 {
+                #expect(abs(a[i][j] - b[i][j]) <= 1e-5 * a[i][j], "[\(i), \(j)]: rows \(a[i][j]), statistics \(b[i][j])")
+                #expect(abs(b[i][j] - c[i][j]) <= 1e-12)
+            }
+        }
+        #expect((rows["baseline"] as? [[Double]]) == (streamed["baseline"] as? [[Double]]))
+        let rbf = try TestSupport.runCast(common + ["--statistics", "--kernel", "rbf"])
+        #expect(rbf.status != 0 && rbf.stderr.contains("linear"), "\(rbf.stderr)")
+    }
+
+    /// Two models' tokens on one PC scatter, coloured by model; widths that differ need a CAST adapter.
+    @Test func pcaDrawsTwoModelsColouredByModel() throws {
+        let svg = try TestSupport.temporaryFolder().appendingPathComponent("two.svg").path
+        let out = try #require(try json(["pca", "-m", "smollm2-135m", "--model-b", "smollm2-135m", "--text", text,
+                                         "--positions", "skip-first", "--point", "blocks.6.hook_resid_post", "--json",
+                                         "--plot", svg]) as? [String: Any])
+        let tokens = try #require(out["tokens"] as? Int)
+        let drawn = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(drawn.contains(">smollm2-135m<") && drawn.contains(">smollm2-135m (B)<"))
+        #expect(drawn.components(separatedBy: "class=\"point\"").count - 1 == 2 * tokens)
+        let wide = try TestSupport.runCast(["pca", "-m", "smollm2-135m", "--model-b", "qwen2.5-0.5b", "--text", text,
+                                            "--point", "blocks.6.hook_resid_post", "--plot", svg])
+        #expect(wide.status != 0 && wide.stderr.contains("--cast-adapter"), "\(wide.stderr)")
+    }
+
     @Test func badInputSaysWhatWouldWork() throws {
         let typo = try TestSupport.runCast(["pca", "-m", "smollm2-135m", "--text", text, "--point", "blocks.3.hook_resid_pots"])
         #expect(typo.status != 0)

@@ -47,4 +47,25 @@ import Testing
             }
         }
     }
+
+    /// The CAST layer that maps into a source point gives the target point to read and its
+    /// P_in (what `cast pca --model-b --cast-adapter` draws); a point it does not map says which it does.
+    @Test func layerForASourcePoint() throws {
+        let source = try TinyModels.model(.llama, seed: 11)
+        let target = try TinyModels.model(.qwen2, seed: 12)
+        let lora = try LoRAAdapter(for: source.config, config: LoRAConfig(rank: 2, alpha: 4, targetModules: ["q_proj"]), seed: 4, bStd: 0.3)
+        let adapter = try CastAdapter(lora: lora, source: source, target: target)
+        let first = try #require(adapter.layers.first)
+        let sourcePoint = ActivationPoint(.linearInput(first.sourceSlot.module), layer: first.sourceSlot.layer)
+        let (targetPoint, pIn) = try CastSpaceMapping.layer(adapter, mappingTo: sourcePoint)
+        #expect(targetPoint == ActivationPoint(.linearInput(first.slot.module), layer: first.slot.layer))
+        let set = try ActivationCapture.run(target, sequences: [CaptureSequence(ids: [1, 5, 9, 2, 7])],
+                                            points: CastSpaceMapping.targetPoints(adapter))
+        let mapped = try CastSpaceMapping.map(try set.rows(targetPoint), by: pIn)
+        #expect(mapped.shape == [5, pIn.shape[0]])
+        #expect(try CastSpaceMapping.mapped(set, through: adapter).rows(sourcePoint).scalars == mapped.scalars)
+        #expect(throws: AnalysisError.self) {
+            try CastSpaceMapping.layer(adapter, mappingTo: ActivationPoint(.linearInput(.down), layer: 0))
+        }
+    }
 }

@@ -111,3 +111,42 @@ import Testing
         #expect(abs(values.reduce(0, +) - 9) <= 1e-12)
     }
 }
+
+/// The tiled upper triangle the covariance is accumulated in: every entry on or above the
+/// diagonal has one place, and a covariance wider than a tile equals the two-pass formula.
+@Suite struct TriangleTilesTests {
+    @Test func everyUpperEntryHasItsOwnPlace() {
+        for width in [1, 5, 128, 200, 257] {
+            let tiles = TriangleTiles(width: width)
+            #expect(tiles.values.count == TriangleTiles.storage(width: width))
+            var seen = Set<Int>()
+            for i in 0..<width { for j in i..<width { seen.insert(tiles.index(i, j)) } }
+            #expect(seen.count == width * (width + 1) / 2)
+            #expect(seen.allSatisfy { (0..<tiles.values.count).contains($0) })
+        }
+        #expect(TriangleTiles.storage(width: 896) < 896 * 896 * 6 / 10)
+    }
+
+    @Test func wideCovarianceMatchesTwoPassFormula() throws {
+        let n = 300, d = 200
+        let x = Matrices.scaled(Matrices.spread(n, d, seed: 7), by: 1, plus: 50)
+        var s = CovarianceAccumulator(width: d)
+        s.add(x.data, rows: 120)
+        s.add(x.data + 120 * d, rows: 180)
+        let c = try s.covariance()
+        var mean = [Double](repeating: 0, count: d)
+        for r in 0..<n { for j in 0..<d { mean[j] += Double(x.data[r * d + j]) / Double(n) } }
+        var squares = 0.0, worst = 0.0
+        for i in 0..<d {
+            for j in 0..<d {
+                var v = 0.0
+                for r in 0..<n { v += (Double(x.data[r * d + i]) - mean[i]) * (Double(x.data[r * d + j]) - mean[j]) }
+                v /= Double(n - 1)
+                squares += v * v
+                worst = max(worst, abs(c[i * d + j] - v) / max(1, abs(v)))
+            }
+        }
+        #expect(worst <= 1e-9)
+        #expect(abs(try s.squaredNorm() - squares) <= 1e-9 * squares)
+    }
+}

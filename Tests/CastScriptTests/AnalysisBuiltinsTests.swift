@@ -315,6 +315,25 @@ struct AnalysisBuiltinsTests {
         #expect(h2.rowLabels == ["a", "b", "c", "d"] && h2.showValues == false)
     }
 
+    @Test("linear cka past 16384 tokens comes from statistics over every token, its baseline from the rows")
+    func ckaFromStatistics() throws {
+        let s = session()
+        let m = try model()
+        let points = [0, 10, 20, 29].map { ActivationPoint(.residPost, layer: $0) }
+        let set = try ActivationCapture.run(m, sequences: sequences(m), points: points, options: CaptureOptions(positions: .from(1), budget: 1024))
+        let xs = try points.map { LabelledActivations(label: "L\($0.layer!)", layer: $0.layer, rows: try set.rows($0)) }
+        let expected = try SimilarityMatrix(rows: xs, columns: xs, symmetric: true)
+        // A budget past the rows' limit: the texts' few tokens, all of them, from statistics.
+        let value = try s.value("c = cka(m, texts, layers: [0, 10, 20, 29], positions: \"skip-first\", tokens: 20000); c")
+        let c = try #require(value.object as? CKAValue)
+        #expect(c.matrix.path == "statistics" && c.matrix.tokens == set.tokens.count && c.matrix.sampleTokens == set.tokens.count)
+        #expect(c.matrix.baseline == expected.baseline)
+        for i in 0..<4 {
+            for j in 0..<4 { #expect(abs(c.matrix.cka[i][j] - expected.cka[i][j]) <= 1e-5, "[\(i), \(j)]") }
+        }
+        #expect(try s.show("c").hasPrefix("CKA (linear) over \(set.tokens.count) tokens (from statistics in 1 pass; baseline over the first \(set.tokens.count)): smollm2-135m"))
+    }
+
     @Test("cka(m1, m2, text) pairs two models' tokens by byte offset and suggests a layer map cast takes")
     func ckaAcrossModels() throws {
         let s = session()
@@ -412,19 +431,19 @@ struct AnalysisBuiltinsTests {
         progress.stopAfter = 1
         s.interpreter.progress = progress
         s.interpreter.isCancelled = { progress.shouldStop }
-        // Four texts of about 700 tokens: two fit in one pass of 2048 rows, so two batches.
+        // Four texts of about 700 tokens: one per pass of 1024 rows, so four batches.
         let long = String(repeating: "The quick brown fox jumps over the lazy dog while the cat sleeps. ", count: 50)
         s.interpreter.set("long", Value([long, long + "A", long + "B", long + "C"]))
         let error = try #require(scriptError { try s.interpreter.evaluate("x = 1\nb = activations(m, long, points: \"blocks.0.hook_resid_post\")") })
         #expect(error.kind == .interrupted)
-        #expect("\(error.range.start): \(error.message)" == "2:5: activations: stopped after 2 of 4 sequences; nothing was kept")
+        #expect("\(error.range.start): \(error.message)" == "2:5: activations: stopped after 1 of 4 sequences; nothing was kept")
         #expect(s.interpreter.variables["b"] == nil)
-        #expect(progress.events == ["begin activations smollm2-135m 4 sequences", "2/4", "end"])
+        #expect(progress.events == ["begin activations smollm2-135m 4 sequences", "1/4", "end"])
         // pca and cka stop the same way.
         progress.events = []
         progress.reports = 0
         let pcaError = try #require(scriptError { try s.interpreter.evaluate("pca(m, long, point: \"blocks.0.hook_resid_post\")") })
-        #expect(pcaError.kind == .interrupted && pcaError.message == "pca: stopped after 2 of 4 sequences; nothing was kept")
+        #expect(pcaError.kind == .interrupted && pcaError.message == "pca: stopped after 1 of 4 sequences; nothing was kept")
         progress.events = []
         progress.reports = 0
         let ckaError = try #require(scriptError { try s.interpreter.evaluate("cka(m, m, long, layers: 0, tokens: 50)") })
