@@ -10,16 +10,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test setup build release bench
 
-# The main job: carry a task LoRA from SmolLM2-135M to Qwen2.5-0.5B and print the table
-# (floor, the LoRA on its own model, Cross-LoRA, CAST). Everything it trains is cached by
-# content under $$CAST_HOME/experiments, so a second run prints the table in seconds.
-# CAST settings: β = 0 and lr 3e-4 cut the held-out KL 1.49 → 1.06 in 60 steps, where the
-# defaults (β = 1, lr 1e-3) raise it (docs/cast.md, "Short runs").
-DEMO := --source smollm2-135m --target qwen2.5-0.5b --task arith --lora-steps 200 \
-	--steps 60 --batch-size 4 --window 64 --beta 0 --lr 3e-4 --limit 64 --held-out 8 --recompute-layers 0
-
+# The main job: examples/demo.cast carries a task LoRA from SmolLM2-135M to Qwen2.5-0.5B and
+# prints the table (floor, the LoRA on its own model, Cross-LoRA, CAST). Everything it trains
+# is cached by content under $$CAST_HOME/experiments, so a second run prints it in seconds.
 demo: setup release
-	.build/release/cast experiment $(DEMO)
+	.build/release/cast run examples/demo.cast
 
 # Real models and the corpus the tests read (fetched once, sha256-verified, cached).
 TEST_ARTIFACTS := smollm2-135m gemma3-270m qwen2.5-0.5b qwen2.5-1.5b wiki

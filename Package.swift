@@ -36,7 +36,10 @@ let package = Package(
         // Activation capture at named points, PCA, CKA, and their pictures.
         .target(name: "CastAnalysis", dependencies: ["CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastPlot"]),
         // The cast language: lexer, parser, evaluator, values, builtins, display and progress.
-        .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters", "CastPlot", "CastAnalysis"]),
+        // The experiment (train, carry, score, compare): shared by `cast experiment` and the language.
+        .target(name: "CastExperiment", dependencies: ["CastTensor", "CastModels", "CastAdapters", "CastAnalysis"]),
+        .target(name: "CastScript", dependencies: ["CastTensor", "CastModels", "CastAdapters", "CastPlot", "CastAnalysis",
+                                                   "CastExperiment"]),
         // The readline front end (`cast repl`): an input loop apart from the terminal transport.
         .target(name: "CastREPL", dependencies: ["CastScript", "CReadline"]),
         // The Jupyter kernel (`cast kernel`): wire protocol over libzmq, handlers, kernelspec install.
@@ -44,7 +47,7 @@ let package = Package(
             "CastScript", "CZMQ", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "cast", dependencies: [
-            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript", "CastREPL", "CastKernel", "CastAnalysis",
+            "CBLAS", "CastTensor", "CastModels", "CastAdapters", "CastScript", "CastREPL", "CastKernel", "CastAnalysis", "CastExperiment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers the test targets share (real models, temporary folders, gradient errors).

@@ -1,3 +1,4 @@
+import CastExperiment
 import Foundation
 
 /// A one-line progress bar on stderr: `label [████····] done/total unit, rate, ETA, extra`.
@@ -48,4 +49,15 @@ final class ProgressBar: @unchecked Sendable {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
+}
+
+/// The command line as an experiment's host: news and bars on stderr, Ctrl-C as the stop.
+final class CommandLineHost: ExperimentHost {
+    func log(_ text: String) { writeStandardError(text) }
+    func progress(_ label: String, unit: String) -> ExperimentProgress { ProgressBar(label: label, unit: unit) }
+    var shouldStop: Bool { Interrupt.requested }
+}
+
+extension ProgressBar: ExperimentProgress {
+    func update(done: Int, total: Int, since: Int, detail: String) { update(done: done, total: total, since: since, extra: detail) }
 }

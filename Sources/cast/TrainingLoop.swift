@@ -1,24 +1,6 @@
 import CastAdapters
+import CastExperiment
 import Foundation
-
-/// A step's metrics as a training command shows them.
-protocol StepReport: Encodable {
-    var step: Int { get }
-    /// After the progress bar ("loss 1.2345, 812 tok/s").
-    var progress: String { get }
-    /// In the closing line ("last loss 1.2345").
-    var summary: String { get }
-}
-
-extension TrainingStep: StepReport {
-    var progress: String { String(format: "loss %.4f, %.0f tok/s", loss, tokensPerSecond) }
-    var summary: String { String(format: "last loss %.4f", loss) }
-}
-
-extension CastStep: StepReport {
-    var progress: String { String(format: "loss %.4f, KL %.4f, MSE %.4f, %.0f tok/s", loss, kl, mse, tokensPerSecond) }
-    var summary: String { String(format: "last loss %.4f (KL %.4f, MSE %.4f)", loss, kl, mse) }
-}
 
 /// The command-line side of a training run, for every adapter kind: a progress bar (or one
 /// JSON line per step on stdout), Ctrl-C at a step boundary, and `save` every `saveEvery`

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CastAdapters
+import CastExperiment
 import CastModels
 import Foundation
 
@@ -141,31 +142,15 @@ struct Transfer: ParsableCommand {
 /// the training loop with progress, checkpoints and Ctrl-C.
 enum CastSetup {
     static func corpus(_ source: Transformer, _ target: Transformer, _ options: CastOptions) throws -> PairedCorpus {
-        try PairedCorpus(try TextCorpus.wiki(), teacher: source, student: target, length: options.windowLength)
+        try CastTrainingSetup.corpus(source, target, options)
     }
 
     static func trainer(lora: LoRAAdapter, source: Transformer, target: Transformer, corpus: PairedCorpus,
                         options: CastOptions, recomputedLayers: Int = Int.max, restoring checkpoint: URL?,
                         log: Bool) throws -> CastTrainer {
-        let cast = try CastAdapter(lora: lora, source: source, target: target, layerMap: options.layerMap, seed: options.initSeed)
-        let trainer = try CastTrainer(teacher: source, lora: lora, student: target, cast: cast, corpus: corpus, options: options)
-        trainer.recomputedLayers = recomputedLayers
-        if let checkpoint {
-            try trainer.restoreCheckpoint(from: checkpoint)
-            if log { writeStandardError("resuming at step \(trainer.completedSteps) of \(options.training.steps)\n") }
-        } else if options.initialization == .leastSquares {
-            let start = Date()
-            try cast.initializeByLeastSquares(source: source, target: target, corpus: corpus,
-                                              windows: options.initWindows, seed: options.initSeed)
-            if log { writeStandardError(String(format: "least-squares init over %d windows: %.1f s\n",
-                                               options.initWindows, Date().timeIntervalSince(start))) }
-        }
-        if log {
-            writeStandardError("CAST \(source.name) → \(target.name): \(cast.layers.count) layers, "
-                               + "\(cast.parameterCount) parameters; corpus \(corpus.windowCount(.train)) windows of \(corpus.length) tokens"
-                               + (corpus.sameVocabulary ? "" : ", \(trainer.shared!.count) shared tokens") + "\n")
-        }
-        return trainer
+        try CastTrainingSetup.trainer(lora: lora, source: source, target: target, corpus: corpus, options: options,
+                                      recomputedLayers: recomputedLayers, restoring: checkpoint,
+                                      log: log ? { writeStandardError($0) } : nil)
     }
 
     /// Trains to the end or to Ctrl-C, calling `save` every `every` steps and at the end.

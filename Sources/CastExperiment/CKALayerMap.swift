@@ -1,4 +1,3 @@
-import ArgumentParser
 import CastAdapters
 import CastAnalysis
 import CastModels
@@ -9,10 +8,10 @@ import CastModels
 /// token left out (it holds most of the variance in most models and would decide the score
 /// alone); then the order-preserving assignment with the largest CKA in excess of the
 /// permutation baseline (`LayerCorrespondence`).
-enum CKALayerMap {
-    static let point = "ln1.hook_normalized"
+public enum CKALayerMap {
+    public static let point = "ln1.hook_normalized"
 
-    static func suggest(source: Transformer, target: Transformer, texts: [String], tokens: Int = 1024,
+    public static func suggest(source: Transformer, target: Transformer, texts: [String], tokens: Int = 1024,
                         window: Int = 256) throws -> LayerMapping {
         func points(_ model: Transformer) throws -> [ActivationPoint] {
             let catalog = PointCatalog(model)
@@ -28,7 +27,7 @@ enum CKALayerMap {
         let matrix = try SimilarityMatrix(rows: try labelled(t, pointsT), columns: try labelled(s, pointsS),
                                           kernel: .linear, permutations: 8)
         guard let correspondence = try matrix.layerCorrespondence() else {
-            throw ValidationError("CKA layer map: the similarity matrix has no layer labels")
+            throw ExperimentError("CKA layer map: the similarity matrix has no layer labels")
         }
         return correspondence.mapping
     }
