@@ -23,10 +23,11 @@ extension CastStep: StepReport {
 /// boundary when the host asks, and `save` every `saveEvery` steps, at the end, and after a
 /// non-finite step (the adapter still holds the last good one).
 public enum TrainingDriver {
-    /// Runs `run` (a trainer's `run(shouldStop:onStep:)`) from step `first` of `total`.
-    /// Returns whether the run finished and the closing line's summary.
+    /// Runs `run` (a trainer's `run(shouldStop:onStep:)`) from step `first` of `total`;
+    /// `eachStep` also sees every step (the command line's JSON lines). Returns whether the
+    /// run finished and the closing line's summary.
     public static func drive<Step: StepReport>(host: ExperimentHost, label: String, total: Int, first: Int, saveEvery: Int,
-                                               save: @escaping () throws -> Void,
+                                               save: @escaping () throws -> Void, eachStep: ((Step) throws -> Void)? = nil,
                                                run: (() -> Bool, (Step) throws -> Void) throws -> Bool) throws
         -> (finished: Bool, summary: String) {
         let bar = host.progress(label, unit: "steps")
@@ -35,6 +36,7 @@ public enum TrainingDriver {
         do {
             finished = try run({ host.shouldStop }) { step in
                 last = step
+                try eachStep?(step)
                 bar.update(done: step.step, total: total, since: first, detail: step.progress)
                 if saveEvery > 0, step.step % saveEvery == 0 { try save() }
             }

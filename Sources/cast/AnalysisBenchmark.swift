@@ -79,21 +79,8 @@ enum AnalysisBenchmark {
 
     /// Runs `cast bench analysis` again as a child measuring `side`.
     static func child(_ side: String) throws -> Side {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["bench", "analysis"]
-        var environment = ProcessInfo.processInfo.environment
-        environment[sideVariable] = side
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationErrorMessage("bench analysis: the \(side) child exited with status \(process.terminationStatus)")
-        }
-        return try JSONDecoder().decode(Side.self, from: data)
+        try childJSON(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), ["bench", "analysis"],
+                      environment: [sideVariable: side], what: "bench analysis: the \(side) child")
     }
 
     /// Loads the model, then times one side over the benchmark's tokens.

@@ -106,11 +106,16 @@ func fastestTimings(minSeconds: Double = 0.6, minRuns: Int = 3, warmUp: Bool = t
 }
 
 /// Seconds `body` takes.
-/// Runs a child process of a benchmark and decodes the JSON it prints on stdout.
-func childJSON<T: Decodable>(_ executable: URL, _ arguments: [String], what: String) throws -> T {
+/// Runs a child process of a benchmark (with `environment` added to this one's) and decodes
+/// the JSON it prints on stdout.
+func childJSON<T: Decodable>(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                             what: String) throws -> T {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let output = Pipe()
     process.standardOutput = output
     try process.run()

@@ -53,8 +53,13 @@ final class ProgressBar: @unchecked Sendable {
 
 /// The command line as an experiment's host: news and bars on stderr, Ctrl-C as the stop.
 final class CommandLineHost: ExperimentHost {
+    /// Off: no bars (one JSON line per step goes to stdout instead).
+    let showsProgress: Bool
+
+    init(showsProgress: Bool = true) { self.showsProgress = showsProgress }
+
     func log(_ text: String) { writeStandardError(text) }
-    func progress(_ label: String, unit: String) -> ExperimentProgress { ProgressBar(label: label, unit: unit) }
+    func progress(_ label: String, unit: String) -> ExperimentProgress { ProgressBar(label: label, unit: unit, enabled: showsProgress) }
     var shouldStop: Bool { Interrupt.requested }
 }
 

@@ -12,30 +12,13 @@ enum TrainingLoop {
                                         save: @escaping () throws -> Void,
                                         run: (() -> Bool, (Step) throws -> Void) throws -> Bool) throws
         -> (finished: Bool, summary: String) {
-        let bar = ProgressBar(label: label, unit: "steps", enabled: !json)
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var last: Step?
-        let finished: Bool
-        do {
-            finished = try run({ Interrupt.requested }) { step in
-                last = step
-                if json {
-                    writeStandardOutput(String(decoding: try encoder.encode(step), as: UTF8.self) + "\n")
-                } else {
-                    bar.update(done: step.step, total: total, since: first, extra: step.progress)
-                }
-                if saveEvery > 0, step.step % saveEvery == 0 { try save() }
-            }
-        } catch let error as TrainingError {
-            bar.finish()
-            try save()
-            throw error
-        }
-        bar.finish()
-        try save()
-        return (finished, last?.summary ?? "no step run")
+        return try TrainingDriver.drive(host: CommandLineHost(showsProgress: !json), label: label, total: total, first: first,
+                                        saveEvery: saveEvery, save: save,
+                                        eachStep: json ? { writeStandardOutput(String(decoding: try encoder.encode($0), as: UTF8.self) + "\n") } : nil,
+                                        run: run)
     }
 }

@@ -9,18 +9,9 @@ import Testing
 /// touches), a truncated cache entry redone.
 @Suite("cast experiment: rows, cache, reruns")
 struct ExperimentCommandTests {
-    static func tinyTask(_ folder: URL) throws -> URL {
-        let lines = (0..<12).map { i in
-            "{\"prompt\": \"Echo \(i * 7):\", \"answer\": \"\(i * 7)\", \"split\": \"\(i < 8 ? "train" : "test")\"}"
-        }
-        let url = folder.appendingPathComponent("echo.jsonl")
-        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }
-
     @Test func rowsCacheAndReruns() throws {
         let root = try TestSupport.temporaryFolder()
-        let task = try Self.tinyTask(root)
+        let task = try TestSupport.echoTask(in: root)
         let base = ["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", task.path,
                     "--methods", "floor,source,retrained,cross-lora,cast", "--lora-steps", "3", "--rank", "2", "--layers", "28,29",
                     "--batch-size", "2", "--window", "16", "--held-out", "1", "--cache", root.appendingPathComponent("cache").path, "--json"]
@@ -77,7 +68,7 @@ struct ExperimentCommandTests {
     /// back; the self-text documents are written once and say how many look like the task.
     @Test func variantRows() throws {
         let root = try TestSupport.temporaryFolder()
-        let task = try Self.tinyTask(root)
+        let task = try TestSupport.echoTask(in: root)
         let args = ["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", task.path,
                     "--methods", "cast", "--variants", "lsq-init,delta,titok,self-text,index-map,cka-map", "--lora-steps", "2",
                     "--rank", "2", "--layers", "28,29", "--steps", "1", "--batch-size", "1", "--window", "16", "--held-out", "1",

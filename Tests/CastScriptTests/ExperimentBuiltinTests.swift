@@ -9,20 +9,11 @@ import Testing
 struct ExperimentBuiltinTests {
     typealias Session = ModelBuiltinsTests.Session
 
-    static func tinyTask(_ folder: URL) throws -> URL {
-        let lines = (0..<12).map { i in
-            "{\"prompt\": \"Echo \(i * 7):\", \"answer\": \"\(i * 7)\", \"split\": \"\(i < 8 ? "train" : "test")\"}"
-        }
-        let url = folder.appendingPathComponent("echo.jsonl")
-        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }
-
     static let tiny = "methods: \"floor,source,cast\", lora_steps: 2, steps: 1, batch_size: 1, window: 16, held_out: 1, limit: 4, train_limit: 2"
 
     @Test func theCommandLineReadsWhatTheBuiltinMade() throws {
         let root = try TestSupport.temporaryFolder()
-        let task = try Self.tinyTask(root), cache = root.appendingPathComponent("cache")
+        let task = try TestSupport.echoTask(in: root), cache = root.appendingPathComponent("cache")
         let session = Session()
         session.interpreter.set("task_file", .string(task.path))
         session.interpreter.set("cache_dir", .string(cache.path))
@@ -61,7 +52,7 @@ struct ExperimentBuiltinTests {
     /// finished stays cached.
     @Test func cancellationStops() throws {
         let root = try TestSupport.temporaryFolder()
-        let task = try Self.tinyTask(root)
+        let task = try TestSupport.echoTask(in: root)
         let session = Session()
         session.interpreter.set("task_file", .string(task.path))
         session.interpreter.set("cache_dir", .string(root.appendingPathComponent("cache").path))

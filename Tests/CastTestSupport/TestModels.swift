@@ -62,6 +62,17 @@ public enum TestSupport {
         return url
     }
 
+    /// A tiny task file in `folder` for experiments in seconds: "Echo N:" → "N", 8 train and
+    /// 4 test examples.
+    public static func echoTask(in folder: URL) throws -> URL {
+        let lines = (0..<12).map { i in
+            "{\"prompt\": \"Echo \(i * 7):\", \"answer\": \"\(i * 7)\", \"split\": \"\(i < 8 ? "train" : "test")\"}"
+        }
+        let url = folder.appendingPathComponent("echo.jsonl")
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
     /// Largest elementwise |a − b| of two tensors of one shape.
     public static func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         precondition(a.shape == b.shape, "\(a.shape) vs \(b.shape)")
