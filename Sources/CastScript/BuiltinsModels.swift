@@ -53,8 +53,8 @@ enum ModelBuiltins {
     static var load: Builtin {
         Builtin("load", [Parameter("name", .string, help: "A registry name (see models()), a .gguf file or a Hugging Face folder."),
                          Parameter("weights", .string, default: .string("preferred"),
-                                   help: "How quantized matrices are held: packed (8-bit, exact, fast on AVX-512), float32 "
-                                       + "(dequantized, editable), or preferred (packed where AVX-512 is available).")],
+                                   help: "How quantized matrices are held: packed (8-bit, exact, fast on AVX2 and AVX-512), float32 "
+                                       + "(dequantized, editable), or preferred (packed where an AVX2 or AVX-512 kernel runs).")],
                 returns: "model",
                 help: "Loads a model, fetching a registry model into the cache first if needed. Loads are cached for the "
                     + "session: loading the same name with the same weights again returns the same model at once.",
