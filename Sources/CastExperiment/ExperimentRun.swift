@@ -23,6 +23,9 @@ public final class ExperimentRun {
         taskDigest = ArtifactCache.digest(try suite.jsonl())
         castOptions = settings.cast
         guard !suite.test.isEmpty else { throw ExperimentError("task \(suite.name): the test split is empty") }
+        // Both models named well before anything trains.
+        _ = try identity(settings.source)
+        _ = try identity(settings.target)
     }
 
     var testCount: Int { min(settings.limit ?? suite.test.count, suite.test.count) }
@@ -62,7 +65,10 @@ public final class ExperimentRun {
         // How the weights are held changes the rounding of every product: part of the name.
         let weights = QuantizedWeights.preferred.rawValue
         if let entry = try? ModelRegistry.entry(named: name) { return "\(name)@\(entry.file.sha256)@\(weights)" }
-        let attributes = try FileManager.default.attributesOfItem(atPath: name)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: name) else {
+            throw ExperimentError("model '\(name)': not a registry model (\(ModelRegistry.models.map(\.name).joined(separator: ", "))) "
+                                  + "and no such file")
+        }
         return "\(URL(fileURLWithPath: name).standardizedFileURL.path)@\(attributes[.size] ?? 0)@\(attributes[.modificationDate] ?? "")@\(weights)"
     }
 

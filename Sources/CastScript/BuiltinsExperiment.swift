@@ -68,7 +68,9 @@ enum ExperimentBuiltins {
                 let cache = call.optionalString("cache").map { ArtifactCache(root: URL(fileURLWithPath: $0)) } ?? ArtifactCache()
                 run = try ExperimentRun(settings, cache: cache, host: host)
             } catch let error as ExperimentError {
-                let parameter = error.description.contains("method") ? "methods" : error.description.contains("variant") ? "variants" : "task"
+                let parameter = error.description.contains("method") ? "methods" : error.description.contains("variant") ? "variants"
+                    : error.description.contains("'\(settings.source)'") ? "source" : error.description.contains("'\(settings.target)'") ? "target"
+                    : "task"
                 throw call.error(parameter, error.description)
             }
             guard let result = try run.run() else {

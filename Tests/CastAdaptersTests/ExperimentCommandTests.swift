@@ -102,5 +102,9 @@ struct ExperimentCommandTests {
         let m = try TestSupport.runCast(["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", "arith",
                                          "--methods", "floor,best"])
         #expect(m.status != 0 && m.stderr.contains("unknown method 'best'"), "\(m.stderr)")
+        let missing = try TestSupport.runCast(["experiment", "--source", "smollm2-135m", "--target", "no-such-model", "--task", "arith",
+                                               "--cache", root.path])
+        #expect(missing.status != 0 && missing.stderr.contains("model 'no-such-model': not a registry model")
+                && !missing.stderr.contains("LoRA on"), "refused before anything trains: \(missing.stderr)")
     }
 }

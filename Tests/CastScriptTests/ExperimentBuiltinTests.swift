@@ -46,6 +46,9 @@ struct ExperimentBuiltinTests {
                     .contains("unknown variant 'selftext'") == true)
         #expect(session.error("experiment(\"smollm2-135m\", \"smollm2-135m\", \"arith\", steps: 0)")?
                     .contains("'steps' must be at least 1") == true)
+        // An unknown model is refused before anything trains, at the argument that names it.
+        #expect(session.error("experiment(\"smollm2-135m\", \"no-such-model\", \"arith\")")
+                == "1:28: experiment: model 'no-such-model': not a registry model (smollm2-135m, gemma3-270m, qwen2.5-0.5b, qwen2.5-1.5b) and no such file")
     }
 
     /// A stop request stops at the first step boundary with an interruption error; what
