@@ -53,6 +53,20 @@ public enum TinyModels {
         return try Transformer(name: "tiny-\(architecture.rawValue)", config: c, weights: weights(for: c, seed: seed))
     }
 
+    /// A qwen2 model 24 wide (queries 4 heads × 6 over 2 kv heads), FFN 28, 3 layers, random
+    /// weights: a CAST target whose every P is rectangular beside the 16-wide tiny models.
+    public static func wideQwen2(tiedEmbeddings: Bool) throws -> Transformer {
+        var c = config(.qwen2)
+        c.hiddenSize = 24
+        c.intermediateSize = 28
+        c.layerCount = 3
+        c.headCount = 4
+        c.kvHeadCount = 2
+        c.headDim = 6
+        c.tiedEmbeddings = tiedEmbeddings
+        return try Transformer(name: "tiny-qwen2-wide", config: c, weights: .random(c, std: 0.3, seed: 12))
+    }
+
     /// `batch` random sequences of `tokens` ids.
     public static func sequences(batch: Int = 2, tokens: Int = 7, seed: UInt64 = 5) -> [[Int32]] {
         var rng = SeededGenerator(seed: seed)

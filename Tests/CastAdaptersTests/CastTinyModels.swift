@@ -18,15 +18,7 @@ enum CastTinyModels {
     /// A qwen2 target 24 wide (queries 4 heads × 6 over 2 kv heads), FFN 28, 3 layers: every
     /// P is rectangular.
     static func widerTarget() throws -> Transformer {
-        var c = TinyModels.config(.qwen2)
-        c.hiddenSize = 24
-        c.intermediateSize = 28
-        c.layerCount = 3
-        c.headCount = 4
-        c.kvHeadCount = 2
-        c.headDim = 6
-        c.tiedEmbeddings = false
-        return try Transformer(name: "tiny-qwen2-wide", config: c, weights: .random(c, std: 0.3, seed: 12))
+        try TinyModels.wideQwen2(tiedEmbeddings: false)
     }
 
     /// `model` with its residual stream rotated by a random orthogonal `Q`: norm gains folded

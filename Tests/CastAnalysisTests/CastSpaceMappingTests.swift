@@ -9,14 +9,7 @@ import Testing
     /// for every row, named by the source point they stand beside.
     @Test func targetInputsMapThroughPIn() throws {
         let source = try TinyModels.model(.llama, seed: 11)
-        var c = TinyModels.config(.qwen2)
-        c.hiddenSize = 24
-        c.intermediateSize = 28
-        c.layerCount = 3
-        c.headCount = 4
-        c.kvHeadCount = 2
-        c.headDim = 6
-        let target = try Transformer(name: "tiny-qwen2-wide", config: c, weights: .random(c, std: 0.3, seed: 12))
+        let target = try TinyModels.wideQwen2(tiedEmbeddings: TinyModels.config(.qwen2).tiedEmbeddings)
         let lora = try LoRAAdapter(for: source.config, config: LoRAConfig(rank: 3, alpha: 6, targetModules: ["q_proj", "down_proj"]),
                                    seed: 4, bStd: 0.3)
         let adapter = try CastAdapter(lora: lora, source: source, target: target)
