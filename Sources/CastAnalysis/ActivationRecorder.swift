@@ -11,6 +11,13 @@ final class ActivationRecorder: ForwardTap {
     private let statistics: Bool
     /// Rows of the current pass's batch to take, in order.
     var selected: [Int] = []
+    /// Chooses `selected` at the start of each cached call (generation); nil selects none.
+    var cachedCall: (([CachedSegment]) throws -> [Int])?
+    /// With `deferred`, a pass's selected rows wait in `pending` until `commit(_:)` says
+    /// which of them to keep: a generation learns only after sampling whether a row was
+    /// its sequence's last.
+    var deferred = false
+    private var pending: [ActivationPoint: [Float]] = [:]
     private(set) var kept: [ActivationPoint: [Float]] = [:]
     private(set) var widths: [ActivationPoint: Int] = [:]
     private(set) var accumulators: [ActivationPoint: CovarianceAccumulator] = [:]
@@ -44,6 +51,31 @@ final class ActivationRecorder: ForwardTap {
         }
     }
 
+    func cachedCallStarting(_ segments: [CachedSegment]) throws {
+        selected = try cachedCall?(segments) ?? []
+    }
+
+    /// Keeps rows `indices` (positions in the last pass's `selected`, in that order) of the
+    /// deferred rows and drops the rest.
+    func commit(_ indices: [Int]) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        defer { pending = [:] }
+        guard !indices.isEmpty else { return }
+        for (point, rows) in pending {
+            let width = widths[point]!, n = indices.count
+            if gathered.count < n * width { gathered = [Float](repeating: 0, count: n * width) }
+            gathered.withUnsafeMutableBufferPointer { g in
+                rows.withUnsafeBufferPointer { r in
+                    for (k, i) in indices.enumerated() {
+                        (g.baseAddress! + k * width).update(from: r.baseAddress! + i * width, count: width)
+                    }
+                }
+                keep(point, g.baseAddress!, rows: n, width: width)
+            }
+        }
+    }
+
     func finalNormFinished(_ normed: Tensor, layout: BatchLayout) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -67,10 +99,18 @@ final class ActivationRecorder: ForwardTap {
             for (k, row) in selected.enumerated() {
                 (g.baseAddress! + k * width).update(from: tensor.data + row * width, count: width)
             }
-            if keepRows { kept[point, default: []].append(contentsOf: UnsafeBufferPointer(start: g.baseAddress!, count: n * width)) }
-            if statistics {
-                accumulators[point, default: CovarianceAccumulator(width: width)].add(g.baseAddress!, rows: n)
+            if deferred {
+                pending[point] = Array(UnsafeBufferPointer(start: g.baseAddress!, count: n * width))
+            } else {
+                keep(point, g.baseAddress!, rows: n, width: width)
             }
+        }
+    }
+
+    private func keep(_ point: ActivationPoint, _ rows: UnsafePointer<Float>, rows n: Int, width: Int) {
+        if keepRows { kept[point, default: []].append(contentsOf: UnsafeBufferPointer(start: rows, count: n * width)) }
+        if statistics {
+            accumulators[point, default: CovarianceAccumulator(width: width)].add(rows, rows: n)
         }
     }
 }

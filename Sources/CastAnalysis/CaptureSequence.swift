@@ -80,9 +80,9 @@ public enum CaptureInputs {
         }
     }
 
-    /// Prompts and the tokens the model generated after each (the answer selector picks the
-    /// generated ones). The pass over prompt + generation gives every position exactly the
-    /// activations the cached generation computed.
+    /// Prompts and tokens already generated after each, for a forward pass over prompt +
+    /// generation (the answer selector picks the generated ones). To capture while the
+    /// model generates, without that second pass, use `GenerationCapture`.
     public static func generation(prompts: [[Int]], generated: [[Int]]) throws -> [CaptureSequence] {
         guard prompts.count == generated.count, !prompts.isEmpty else {
             throw AnalysisError("generation: \(prompts.count) prompts but \(generated.count) generations")

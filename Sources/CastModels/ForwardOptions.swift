@@ -52,6 +52,31 @@ public protocol ForwardTap: AnyObject {
     /// The final norm's output `[rows, d]` (what the output head reads); only called when
     /// the pass ran every layer.
     func finalNormFinished(_ normed: Tensor, layout: BatchLayout) throws
+    /// A cached call (a generation's prefill or one decode step) is about to run. Its rows
+    /// are packed, not padded: the layer views show them as one block (`batch` 1, `tokens`
+    /// = rows), and `segments` say whose tokens and which positions they are. The default
+    /// does nothing.
+    func cachedCallStarting(_ segments: [CachedSegment]) throws
+}
+
+extension ForwardTap {
+    public func cachedCallStarting(_ segments: [CachedSegment]) throws {}
+}
+
+/// Rows `start..<start + count` of a cached call: sequence `sequence`'s tokens at positions
+/// `firstPosition..<firstPosition + count` (the sequence is the generation's prompt index).
+public struct CachedSegment: Sendable, Equatable {
+    public let sequence: Int
+    public let start: Int
+    public let count: Int
+    public let firstPosition: Int
+
+    public init(sequence: Int, start: Int, count: Int, firstPosition: Int) {
+        self.sequence = sequence
+        self.start = start
+        self.count = count
+        self.firstPosition = firstPosition
+    }
 }
 
 /// How a pass's rows are laid out: `batch` sequences right-padded to `tokens` rows each

@@ -47,10 +47,18 @@ public final class Generator {
     ///     true the unfinished sequences end as `.interrupted`, keeping their tokens.
     ///   - onLogits: sees each sequence's next-token logits (`sequence`, row) before sampling.
     ///   - onToken: one event per sampled token per sequence, in sequence order each step.
+    ///   - tap: reads the activations of every token of each prompt + generation as the
+    ///     cached calls compute them (activation capture): the prefill, each decode step,
+    ///     and, after the last step, one closing call over the last tokens that were sampled
+    ///     but never fed (sequences that ended by length or a stop string). A sequence ended
+    ///     by an end-of-generation token was fed its last kept token in the step that chose
+    ///     it; one stopped by the context or by `shouldStop` gets no closing row. Nothing
+    ///     runs when `maxNewTokens` is 0. Nil, the default, adds no work.
     public func generate(prompts: [[Int]], options: GenerationOptions = GenerationOptions(),
                          shouldStop: () -> Bool = { false },
                          onLogits: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil,
-                         onToken: ((GenerationEvent) -> Void)? = nil) throws -> GenerationResult {
+                         onToken: ((GenerationEvent) -> Void)? = nil,
+                         tap: (any ForwardTap)? = nil) throws -> GenerationResult {
         try check(prompts, options)
         var run = Run(generator: self, prompts: prompts, options: options)
         var timing = GenerationTiming()
@@ -77,7 +85,7 @@ public final class Generator {
         }
         var logits = try model.nextTokenLogits(prompts.flatMap { $0.map(Int32.init) },
                                                batch: KVCacheBatch(caches: caches, segments: segments),
-                                               adapters: adapters, arithmetic: arithmetic)
+                                               adapters: adapters, arithmetic: arithmetic, tap: tap)
         run.consume(logits, rows: Array(prompts.indices), caches: caches, onLogits: onLogits, onToken: onToken)
         timing.prefillSeconds = Date().timeIntervalSince(start)
 
@@ -92,10 +100,23 @@ public final class Generator {
             let active = run.active
             let ids = active.map { Int32(run.outputs[$0].ids.last!) }
             let batch = KVCacheBatch(caches: caches, segments: active.enumerated().map { ($1, $0, 1) })
-            logits = try model.nextTokenLogits(ids, batch: batch, adapters: adapters, arithmetic: arithmetic)
+            logits = try model.nextTokenLogits(ids, batch: batch, adapters: adapters, arithmetic: arithmetic, tap: tap)
             timing.decodeSteps += 1
             timing.decodeTokens += active.count
             run.consume(logits, rows: active, caches: caches, onLogits: onLogits, onToken: onToken)
+        }
+        if let tap {
+            // The tap's closing call: last tokens that were kept but never fed (no logits).
+            let unfed = prompts.indices.filter {
+                [.maxTokens, .stopString].contains(run.outputs[$0].finishReason) && caches[$0].length < model.config.contextLength
+            }
+            if !unfed.isEmpty {
+                let batch = KVCacheBatch(caches: caches, segments: unfed.enumerated().map { ($1, $0, 1) })
+                _ = try model.forwardCached(unfed.map { Int32(run.outputs[$0].ids.last!) }, batch: batch,
+                                            adapters: adapters, arithmetic: arithmetic, tap: tap)
+                timing.decodeSteps += 1
+                timing.decodeTokens += unfed.count
+            }
         }
         timing.decodeSeconds = Date().timeIntervalSince(start)
         timing.generatedTokens = run.sampledCount

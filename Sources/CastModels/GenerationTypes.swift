@@ -83,6 +83,8 @@ public struct GenerationTiming: Codable, Sendable {
     public var decodeTokens = 0
     public var decodeSeconds = 0.0
 
+    public init() {}
+
     public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0 }
     /// Batched throughput: all sequences' decoded tokens per second.
     public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeTokens) / decodeSeconds : 0 }

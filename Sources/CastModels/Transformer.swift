@@ -110,21 +110,40 @@ public final class Transformer {
     /// Runs the rows of `batch` (one segment per sequence) through the model, appending them
     /// to the caches, and returns the final normed hidden state of each segment's last row,
     /// `[segments, d]` — the input of the output head for the next-token prediction.
+    /// `tap` (activation capture) reads every row's activations as the layers run, as on
+    /// the full forward pass; nil costs one check per layer.
     func forwardCached(_ ids: [Int32], batch: KVCacheBatch, adapters: AdapterSet,
-                       arithmetic: PackedArithmetic) throws -> Tensor {
+                       arithmetic: PackedArithmetic, tap: (any ForwardTap)? = nil) throws -> Tensor {
         try adapters.validate(for: self)
         inferenceLock.lock()
         defer { inferenceLock.unlock() }
         try batch.validate(rows: ids.count, model: name)
         let positions = batch.positions
+        // The packed rows as a tap sees them: one block, no padding (built only with a tap:
+        // an untapped decode step allocates nothing for it).
+        let tapped = tap.map { (tap: $0, layout: BatchLayout(batch: 1, tokens: ids.count, lengths: [ids.count])) }
+        if let tap {
+            try tap.cachedCallStarting(batch.segments.map {
+                CachedSegment(sequence: $0.cache, start: $0.start, count: $0.count, firstPosition: batch.caches[$0.cache].length)
+            })
+        }
         var x = Tensor(), y = Tensor()
         try embed(ids, positions: positions, into: &x)
         for index in 0..<config.layerCount {
-            try layer(index, adapters, arithmetic).forward(x, positions: positions, context: .cached(batch),
-                                     saved: &inferenceScratch, into: &y)
+            let layer = layer(index, adapters, arithmetic)
+            try layer.forward(x, positions: positions, context: .cached(batch), saved: &inferenceScratch, into: &y)
+            if let tapped {
+                try tapped.tap.layerFinished(layer.tapView(input: x, saved: inferenceScratch, output: y, layout: tapped.layout))
+            }
             swap(&x, &y)
         }
         batch.commit()
+        if let tapped {
+            // The tap reads every row's final norm; the head below still norms only the last rows.
+            var all = Tensor(), mean = Tensor(), rstd = Tensor()
+            try finalNorm(x, into: &all, mean: &mean, rstd: &rstd)
+            try tapped.tap.finalNormFinished(all, layout: tapped.layout)
+        }
         // Only each segment's last row predicts the next token.
         let d = config.hiddenSize
         var last = Tensor(zeros: [batch.segments.count, d])
@@ -138,10 +157,11 @@ public final class Transformer {
 
     /// Next-token logits `[segments, vocab]` after feeding `batch`'s rows through the caches.
     /// The caches must have been filled with the same adapters.
+    /// `tap` reads the activations of every row on the way (see `forwardCached`).
     public func nextTokenLogits(_ ids: [Int32], batch: KVCacheBatch, adapters: AdapterSet = .none,
-                                arithmetic: PackedArithmetic = .float32) throws -> Tensor {
+                                arithmetic: PackedArithmetic = .float32, tap: (any ForwardTap)? = nil) throws -> Tensor {
         var logits = Tensor()
-        try project(try forwardCached(ids, batch: batch, adapters: adapters, arithmetic: arithmetic),
+        try project(try forwardCached(ids, batch: batch, adapters: adapters, arithmetic: arithmetic, tap: tap),
                     arithmetic: arithmetic, into: &logits)
         return logits
     }

@@ -9,7 +9,7 @@ import Foundation
 /// PCA and CKA of those activations, and (through `plot` and `save`) their pictures and
 /// numpy files. Points are named as TransformerLens names its hooks (docs/analysis.md).
 enum AnalysisBuiltins {
-    static var all: [Builtin] { [points, activations, pca, cka] }
+    static var all: [Builtin] { [points, activations, pca, pcaPair, cka] }
 
     static let activationsType = ParameterType.object(ActivationsValue.self)
     static let pcaType = ParameterType.object(PCAValue.self)
@@ -38,6 +38,11 @@ enum AnalysisBuiltins {
         }
     }
     static let positionChoices = ["all", "last", "answer", "skip-first", "from:N"]
+    static var generateParameter: Parameter {
+        Parameter("generate", .optional(.integer), default: Value.none,
+                  help: "Generate this many tokens greedily after each text (a task: after its prompt) and keep prompt + generation, "
+                      + "read as the generation computes them (no second pass); positions: \"answer\" keeps the generated tokens.")
+    }
 
     // MARK: points
 
@@ -97,7 +102,7 @@ enum AnalysisBuiltins {
                           + "attn.hook_q, mlp.hook_post, q_proj.hook_in; hook_ may be left out) taken at each of layers. See points(m)."),
             Parameter("layers", layersType, default: .string("all"),
                       help: "Layers for per-layer names: a number, a list or range of numbers, \"all\", \"last\" or \"0,5,10-12\"."),
-        ] + readingParameters() + [GenerationBuiltins.adapterParameter], returns: "activations",
+        ] + readingParameters() + [generateParameter, GenerationBuiltins.adapterParameter], returns: "activations",
         help: "Runs the model over text and keeps its activations at the named points: one [tokens, width] matrix per point, "
             + "the same tokens for every point. The pass stops after the deepest layer a point needs and never computes "
             + "logits. Reports progress per batch of sequences; interrupted (Ctrl-C), it stops at the next batch and keeps "
@@ -113,7 +118,8 @@ enum AnalysisBuiltins {
             let options = try captureOptions(call, keepRows: true, statistics: false)
             let sequences = try readSequences(call, "text", model: model)
             let adapters = try TrainingBuiltins.adapterSet(call, "adapter", for: model)
-            let set = try capture(call, model: model, sequences: sequences, points: points, options: options, adapters: adapters)
+            let set = try capture(call, model: model, sequences: sequences, points: points, options: options, adapters: adapters,
+                                  generate: try generateCount(call))
             return .object(ActivationsValue(captured: set, model: model, sequences: sequences.count, positions: call.string("positions")))
         }
     }
@@ -130,7 +136,7 @@ enum AnalysisBuiltins {
             Parameter("layers", .optional(layersType), default: Value.none,
                       help: "Layers for a per-layer point name; none: the layers captured (activations) or the last layer (a model)."),
             Parameter("components", .integer, default: Value(10), help: "How many components to keep (k needs at least k + 1 tokens)."),
-        ] + readingParameters() + [GenerationBuiltins.adapterParameter], returns: "pca",
+        ] + readingParameters() + [generateParameter, GenerationBuiltins.adapterParameter], returns: "pca",
         help: "Principal components of a point's activations: mean-centred, the covariance normalised by n − 1 (as np.cov "
             + "and sklearn) in double precision, its top components refined to double accuracy. Shows a table of each "
             + "component's variance, ratio and running total; p.explained_variance, p.ratio, p.cumulative, "
@@ -143,7 +149,7 @@ enum AnalysisBuiltins {
             + "plot(p, kind: \"scatter\")",
         usesEngine: true) { call in
             if let a = call.object("source", as: ActivationsValue.self) {
-                for name in ["text", "positions", "tokens", "documents", "split", "window", "adapter"] where call.ranges[name] != nil {
+                for name in ["text", "positions", "tokens", "documents", "split", "window", "generate", "adapter"] where call.ranges[name] != nil {
                     throw call.error(name, "'\(name)' is for reading a model; these activations were already captured "
                                      + "(give it to activations(…), or call pca(m, text, …))")
                 }
@@ -162,7 +168,8 @@ enum AnalysisBuiltins {
             let options = try captureOptions(call, keepRows: true, statistics: true)
             let sequences = try readSequences(call, "text", model: model)
             let adapters = try TrainingBuiltins.adapterSet(call, "adapter", for: model)
-            let set = try capture(call, model: model, sequences: sequences, points: points, options: options, adapters: adapters)
+            let set = try capture(call, model: model, sequences: sequences, points: points, options: options, adapters: adapters,
+                                  generate: try generateCount(call))
             let value = ActivationsValue(captured: set, model: model, sequences: sequences.count, positions: call.string("positions"))
             return .object(try principalComponents(call, set: set, points: points, model: model, positions: value.positions,
                                                    classes: { value.classes }))
@@ -570,23 +577,38 @@ enum AnalysisBuiltins {
                     at: call.range)
     }
 
+    /// `generate:` — how many tokens to generate after each text, or nil.
+    static func generateCount(_ call: Call) throws -> Int? {
+        call.value("generate") == Value.none ? nil : try call.integer("generate", in: 1...Int.max)
+    }
+
     /// Runs a capture with progress per batch, stopping at a batch boundary when the session
-    /// is interrupted (an interrupted error; nothing is kept).
+    /// is interrupted (an interrupted error; nothing is kept). With `generate`, the model
+    /// generates that many tokens after each sequence's prompt and the rows are read as the
+    /// generation computes them.
     static func capture(_ call: Call, model: ModelValue, sequences: [CaptureSequence], points: [ActivationPoint],
-                        options: CaptureOptions, adapters: AdapterSet, text: String = "text") throws -> ActivationSet {
+                        options: CaptureOptions, adapters: AdapterSet, text: String = "text", generate: Int? = nil) throws -> ActivationSet {
         let interpreter = call.interpreter
         let sink = interpreter.progress
         sink?.begin(task: "\(call.builtin.name) \(model.transformer.name)", unit: "sequences", total: sequences.count)
         defer { sink?.end() }
+        let progress: (Int, Int) throws -> Void = { done, total in
+            sink?.report(done: done, total: total, detail: "")
+            if done < total, interpreter.isCancelled() { throw CaptureStopped(done: done, total: total) }
+        }
         do {
+            if let generate {
+                return try GenerationCapture.run(model.transformer, prompts: sequences, generation: GenerationOptions(maxNewTokens: generate),
+                                                 points: points, options: options, adapters: adapters,
+                                                 arithmetic: model.generator.arithmetic, shouldStop: interpreter.isCancelled,
+                                                 progress: progress).activations
+            }
             return try ActivationCapture.run(model.transformer, sequences: sequences, points: points, options: options,
-                                             adapters: adapters, arithmetic: model.generator.arithmetic,
-                                             progress: { done, total in
-                sink?.report(done: done, total: total, detail: "")
-                if done < total, interpreter.isCancelled() { throw CaptureStopped(done: done, total: total) }
-            })
+                                             adapters: adapters, arithmetic: model.generator.arithmetic, progress: progress)
         } catch let stop as CaptureStopped {
             throw interrupted(call, stop)
+        } catch let stop as GenerationCapture.Stopped {
+            throw interrupted(call, CaptureStopped(done: stop.done, total: stop.total))
         } catch let error as AnalysisError {
             throw call.error(error.description.hasPrefix("no tokens were selected") ? "positions" : text, languageMessage(error))
         }
@@ -659,6 +681,19 @@ enum AnalysisBuiltins {
                 throw call.error("kind", "a PCA plots as \"bar\" (explained variance), \"scatter\" (PC1 vs PC2) or \"line\" "
                                  + "(cumulative explained variance), not \(Value.quote(kind))"
                                  + Suggestions.hint(for: kind, among: ["bar", "scatter", "line"]))
+            }
+        }
+        if let p = call.object("data", as: PairedPCAValue.self) {
+            guard case .none = call.value("y") else { throw call.error("y", "plot of a pca_pair takes no y values") }
+            let kind = call.optionalString("kind") ?? "scatter"
+            switch kind {
+            case "scatter":
+                if call.value("labels") != Value.none { throw call.error("labels", "a pca_pair's scatter is coloured by model") }
+                return p.figure
+            case "bar": return AnalysisFigures.explainedVariance(p.pca, title: "\(p.paired.modelA) \(p.paired.pointA.name)")
+            default:
+                throw call.error("kind", "a pca_pair plots as \"scatter\" (both models on PC1 vs PC2) or \"bar\" (a's explained "
+                                 + "variance), not \(Value.quote(kind))" + Suggestions.hint(for: kind, among: ["scatter", "bar"]))
             }
         }
         if let c = call.object("data", as: CKAValue.self) {

@@ -14,7 +14,7 @@ enum PlotBuiltins {
     static let dataType = ParameterType("list, range, lora or cast") { value in
         switch value {
         case .list, .range: true
-        case .object(let o): o is LoRAValue || o is CastValue || o is PCAValue || o is CKAValue
+        case .object(let o): o is LoRAValue || o is CastValue || o is PCAValue || o is PairedPCAValue || o is CKAValue
         default: false
         }
     }
@@ -26,7 +26,7 @@ enum PlotBuiltins {
         Builtin("plot", [
             Parameter("data", dataType, help: "y values (a list or range), x values when y is given, a list of lists (several lines, or a heatmap's rows), "
                 + "a list of [x, y] pairs (scatter), a LoRA or CAST adapter (its loss per step; a CAST adapter's kl and mse too), "
-                + "a pca (explained variance; kind: \"scatter\" PC1 vs PC2) or a cka (heatmap)."),
+                + "a pca (explained variance; kind: \"scatter\" PC1 vs PC2), a pca_pair (both models on PC1/PC2) or a cka (heatmap)."),
             Parameter("y", .optional(numbersType), default: Value.none, help: "y values, when data holds the x values."),
             Parameter("kind", .optional(.string), default: Value.none,
                       help: "line, scatter, bar or heatmap; none: scatter for three or more [x, y] pairs, heatmap for other lists of lists, else line."),

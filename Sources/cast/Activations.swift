@@ -16,7 +16,7 @@ struct AnalysisInputOptions: ParsableArguments {
     @Option(help: "A task suite (name or JSONL file): its examples' prompts and answers (see --positions answer).")
     var task: String?
     @Option(help: "Which task split: train or test.") var split = "test"
-    @Option(help: "Generate this many tokens greedily after each text and capture prompt + generation (--positions answer: the generated tokens).")
+    @Option(help: "Generate this many tokens greedily after each text (a task: after its prompt) and capture prompt + generation as the generation computes them (--positions answer: the generated tokens).")
     var generate: Int?
     @Option(help: "Positions kept per sequence: all, last, answer, skip-first, from:N.") var positions = "all"
     @Option(name: .customLong("tokens"), help: "Token budget: keep at most this many positions in all.") var budget: Int?
@@ -67,27 +67,34 @@ struct AnalysisInputOptions: ParsableArguments {
         name == "wiki" ? try TextCorpus.wiki() : try TextCorpus.load(URL(fileURLWithPath: name), name: name)
     }
 
-    /// The sequences `model` reads.
-    func sequences(for model: Transformer, arithmetic: PackedArithmetic = .float32) throws -> [CaptureSequence] {
+    /// The sequences `model` reads (with --generate, the prompts: each sequence's tokens
+    /// before its answer).
+    func sequences(for model: Transformer) throws -> [CaptureSequence] {
         guard let tokenizer = model.tokenizer else { throw AnalysisError("\(model.name) has no tokenizer") }
-        var sequences: [CaptureSequence]
         if let texts = try texts() {
-            sequences = try CaptureInputs.texts(texts, tokenizer: tokenizer, window: window)
+            return try CaptureInputs.texts(texts, tokenizer: tokenizer, window: window)
         } else if let corpus {
-            sequences = try CaptureInputs.corpus(try loadCorpus(corpus), tokenizer: tokenizer, documents: documents, window: window)
-        } else {
-            let suite = try TaskSuite.load(task!)
-            guard ["train", "test"].contains(split) else { throw AnalysisError("--split must be train or test, got \(split)") }
-            sequences = try CaptureInputs.task(split == "train" ? suite.train : suite.test, tokenizer: tokenizer,
-                                               contextLength: model.config.contextLength)
+            return try CaptureInputs.corpus(try loadCorpus(corpus), tokenizer: tokenizer, documents: documents, window: window)
         }
-        if let generate {
-            let prompts = sequences.map { $0.ids.prefix($0.answerStart ?? $0.ids.count).map(Int.init) }
-            let generator = Generator(model: model, arithmetic: arithmetic)
-            let result = try generator.generate(prompts: prompts, options: GenerationOptions(maxNewTokens: generate))
-            sequences = try CaptureInputs.generation(prompts: prompts, generated: result.sequences.map(\.ids))
+        let suite = try TaskSuite.load(task!)
+        guard ["train", "test"].contains(split) else { throw AnalysisError("--split must be train or test, got \(split)") }
+        return try CaptureInputs.task(split == "train" ? suite.train : suite.test, tokenizer: tokenizer,
+                                      contextLength: model.config.contextLength)
+    }
+
+    /// Captures `points` over the input: a forward pass per batch of sequences, or with
+    /// --generate, during the greedy generation itself (the cached calls are tapped: no
+    /// second pass). Returns the sequences read (with --generate, prompt + generation).
+    func capture(_ model: Transformer, points: [ActivationPoint], options: CaptureOptions, adapters: AdapterSet,
+                 arithmetic: PackedArithmetic) throws -> (set: ActivationSet, sequences: [CaptureSequence]) {
+        let sequences = try sequences(for: model)
+        guard let generate else {
+            return (try ActivationCapture.run(model, sequences: sequences, points: points, options: options,
+                                              adapters: adapters, arithmetic: arithmetic), sequences)
         }
-        return sequences
+        let result = try GenerationCapture.run(model, prompts: sequences, generation: GenerationOptions(maxNewTokens: generate),
+                                               points: points, options: options, adapters: adapters, arithmetic: arithmetic)
+        return (result.activations, result.sequences)
     }
 
     func captureOptions(keepRows: Bool, statistics: Bool) throws -> CaptureOptions {
@@ -135,10 +142,9 @@ struct Activations: ParsableCommand {
             cast = try CastAdapterFolder.load(folder, target: transformer)
             points += CastSpaceMapping.targetPoints(cast!).filter { !points.contains($0) }
         }
-        let sequences = try input.sequences(for: transformer, arithmetic: model.arithmetic)
-        let set = try ActivationCapture.run(transformer, sequences: sequences, points: points,
-                                            options: try input.captureOptions(keepRows: true, statistics: false),
-                                            adapters: try adapterOption.adapters(for: transformer), arithmetic: model.arithmetic)
+        let (set, sequences) = try input.capture(transformer, points: points,
+                                                 options: try input.captureOptions(keepRows: true, statistics: false),
+                                                 adapters: try adapterOption.adapters(for: transformer), arithmetic: model.arithmetic)
         var extra: [String: Tensor] = [:]
         if let cast {
             let mapped = try CastSpaceMapping.mapped(set, through: cast)

@@ -38,6 +38,9 @@ struct CKA: ParsableCommand {
         if permutations < 0 { throw ValidationError("--permutations must be ≥ 0") }
         if let neighbors, neighbors < 1 { throw ValidationError("--neighbors must be at least 1") }
         if statisticsMemory < 1 { throw ValidationError("--statistics-memory must be at least 1 MiB") }
+        if modelB != nil && input.generate != nil {
+            throw ValidationError("--generate reads one model; two models read the same text (--text, --text-file or --corpus)")
+        }
     }
 
     struct Output: Encodable {
@@ -105,9 +108,8 @@ struct CKA: ParsableCommand {
                                                                        memoryBudget: memory, pass: passes))
             }
         } else {
-            let sequences = try input.sequences(for: a, arithmetic: model.arithmetic)
-            let set = try ActivationCapture.run(a, sequences: sequences, points: pointsA, options: captureOptions,
-                                                arithmetic: model.arithmetic)
+            let (set, sequences) = try input.capture(a, points: pointsA, options: captureOptions, adapters: .none,
+                                                     arithmetic: model.arithmetic)
             let xs = try labelled(set, pointsA)
             examined = xs
             matrix = try SimilarityMatrix(rows: xs, columns: xs, kernel: kernel, permutations: permutations,

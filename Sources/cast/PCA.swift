@@ -36,6 +36,9 @@ struct PCA: ParsableCommand {
     func validate() throws {
         if components < 1 { throw ValidationError("--components must be at least 1, got \(components)") }
         if modelB != nil && (plot == nil || joint) { throw ValidationError("--model-b draws both models on one PC scatter: give --plot (without --joint)") }
+        if modelB != nil && input.generate != nil {
+            throw ValidationError("--generate reads one model; --model-b reads the same text with both (--text, --text-file or --corpus)")
+        }
         if castAdapter != nil && modelB == nil { throw ValidationError("--cast-adapter needs --model-b (the CAST adapter's target model)") }
         if !["token-class", "text", "answer", "none"].contains(colorBy) {
             throw ValidationError("--color-by must be token-class, text, answer or none, got \(colorBy)")
@@ -58,12 +61,11 @@ struct PCA: ParsableCommand {
         let catalog = PointCatalog(transformer)
         let points = try catalog.points([point], layers: catalog.layers(parsing: layers))
         if let modelB { return try runTwoModels(transformer, points, modelB) }
-        let sequences = try input.sequences(for: transformer, arithmetic: model.arithmetic)
         // Rows are kept only for a scatter; otherwise statistics alone bound the memory.
         let scatter = plot != nil && points.count == 1
-        let set = try ActivationCapture.run(transformer, sequences: sequences, points: points,
-                                            options: try input.captureOptions(keepRows: scatter || (joint && plot != nil), statistics: true),
-                                            adapters: try adapterOption.adapters(for: transformer), arithmetic: model.arithmetic)
+        let (set, _) = try input.capture(transformer, points: points,
+                                         options: try input.captureOptions(keepRows: scatter || (joint && plot != nil), statistics: true),
+                                         adapters: try adapterOption.adapters(for: transformer), arithmetic: model.arithmetic)
         var results: [(name: String, pca: PrincipalComponents)] = []
         if joint {
             guard points.count > 1 else { throw AnalysisError("--joint needs several points (a per-layer --point with --layers)") }
@@ -152,48 +154,28 @@ struct PCA: ParsableCommand {
         var optionsB = model
         optionsB.model = nameB
         let b = try optionsB.load().model
-        var pointB = pointA, pIn: Tensor? = nil
+        var cast: CastAdapter? = nil
         if let castAdapter {
             guard let folder = CastAdapterFolder.locate(castAdapter) else {
                 throw AnalysisError("--cast-adapter \(castAdapter): not a CAST adapter folder (what `cast transfer` writes)")
             }
-            let cast = try CastAdapterFolder.load(folder, target: b)
-            guard cast.sourceName == a.name else {
-                throw AnalysisError("--cast-adapter \(castAdapter) maps \(cast.targetName) into \(cast.sourceName), not into \(a.name) (-m)")
+            cast = try CastAdapterFolder.load(folder, target: b)
+            guard cast!.sourceName == a.name else {
+                throw AnalysisError("--cast-adapter \(castAdapter) maps \(cast!.targetName) into \(cast!.sourceName), not into \(a.name) (-m)")
             }
-            (pointB, pIn) = try CastSpaceMapping.layer(cast, mappingTo: pointA)
-        } else {
-            try PointCatalog(b).check(pointB)
         }
         var options = try input.captureOptions(keepRows: true, statistics: false)
         if input.budget == nil { options.budget = 4096 }  // rows are drawn: keep the picture readable
-        let (setA, setB) = try PairedCapture.run(a, b, texts: input.allTexts(), pointsA: [pointA], pointsB: [pointB],
-                                                 options: options, window: input.window)
-        let rowsA = try setA.rows(pointA)
-        let rowsB = try pIn.map { try CastSpaceMapping.map(try setB.rows(pointB), by: $0) } ?? setB.rows(pointB)
-        guard rowsA.shape[1] == rowsB.shape[1] else {
-            throw AnalysisError("\(pointA.name) is \(rowsA.shape[1]) wide in \(a.name) but \(pointB.name) is \(rowsB.shape[1]) in \(b.name); "
+        if cast == nil, let wa = PointCatalog(a).width(of: pointA), let wb = PointCatalog(b).width(of: pointA), wa != wb {
+            throw AnalysisError("\(pointA.name) is \(wa) wide in \(a.name) but \(wb) in \(b.name); "
                                 + "give --cast-adapter to map \(b.name) into \(a.name)'s space")
         }
-        var statistics = CovarianceAccumulator(width: rowsA.shape[1])
-        try statistics.add(rowsA)
-        let pca = try PrincipalComponents(statistics, components: components)
+        let paired = try PairedComponents.run(a, b, texts: input.allTexts(), point: pointA, cast: cast, components: components,
+                                              options: options, window: input.window)
+        let pca = paired.pca
         guard pca.componentCount >= 2 else { throw AnalysisError("a PC scatter needs --components 2 or more") }
-        // A short legend label (the legend is narrow): model B and the layer it was read at.
-        let labelB = pIn != nil ? "\(b.name) L\(pointB.layer ?? 0) · P_in" : b.name == a.name ? "\(b.name) (B)" : b.name
-        let title = "\(a.name) \(pointA.name): PC1 vs PC2"
-        // Tokens of the two models interleaved, so neither model is drawn over the other wholesale.
-        let ya = try pca.project(rowsA), yb = try pca.project(rowsB)
-        let n = rowsA.shape[0], k = pca.componentCount
-        var projected: [Float] = [], categories: [String] = []
-        for r in 0..<n {
-            projected += Array(UnsafeBufferPointer(start: ya.data + r * k, count: k))
-            projected += Array(UnsafeBufferPointer(start: yb.data + r * k, count: k))
-            categories += [a.name, labelB]
-        }
-        let scatter = try Tensor(projected, shape: [2 * n, k])
-        try AnalysisFigures.componentScatter(scatter, categories: categories, title: title)
-            .svg().write(toFile: plot!, atomically: true, encoding: .utf8)
+        try paired.scatter().svg().write(toFile: plot!, atomically: true, encoding: .utf8)
+        let n = paired.projectionsA.shape[0], labelB = paired.labelB
         let output = Output(point: pointA.name, model: a.name, tokens: pca.tokens, width: pca.width,
                             explained_variance: pca.explainedVariance, explained_variance_ratio: pca.explainedVarianceRatio,
                             total_variance: pca.totalVariance, participation_ratio: pca.participationRatio)

@@ -1,4 +1,5 @@
 import CastModels
+import CastTensor
 import CastTestSupport
 import Foundation
 import Testing
@@ -110,6 +111,28 @@ import Testing
         let wide = try TestSupport.runCast(["pca", "-m", "smollm2-135m", "--model-b", "qwen2.5-0.5b", "--text", text,
                                             "--point", "blocks.6.hook_resid_post", "--plot", svg])
         #expect(wide.status != 0 && wide.stderr.contains("--cast-adapter"), "\(wide.stderr)")
+    }
+
+    /// --generate reads prompt + generation as the generation computes them: the answer
+    /// positions are the generated tokens, the same rows as the tail of the whole capture.
+    @Test func activationsDuringGeneration() throws {
+        let folder = try TestSupport.temporaryFolder()
+        let prompt = "The capital of France is"
+        func capture(_ extra: [String], _ name: String) throws -> (tokens: Int, rows: Tensor) {
+            let file = folder.appendingPathComponent(name).path
+            let out = try #require(try json(["activations", "-m", "smollm2-135m", "--text", prompt, "--generate", "5", "--points",
+                                             "hook_resid_post", "--layers", "7", "--out", file, "--json"] + extra) as? [String: Any])
+            return (try #require(out["tokens"] as? Int), try SafetensorsFile(path: file).tensor("blocks.7.hook_resid_post"))
+        }
+        let answer = try capture(["--positions", "answer"], "answer.safetensors")
+        let all = try capture([], "all.safetensors")
+        let promptTokens = try TestModels.tokenizer("smollm2-135m").encode(prompt, addSpecial: true, parseSpecial: false).count
+        #expect(answer.tokens == 5 && all.tokens == promptTokens + 5)
+        let tail = Array(all.rows.scalars.suffix(answer.rows.count))
+        #expect(zip(tail, answer.rows.scalars).map { abs($0 - $1) }.max()! <= 1e-3)
+        let both = try TestSupport.runCast(["pca", "-m", "smollm2-135m", "--model-b", "smollm2-135m", "--text", prompt, "--generate", "3",
+                                            "--point", "blocks.6.hook_resid_post", "--plot", folder.appendingPathComponent("x.svg").path])
+        #expect(both.status != 0 && both.stderr.contains("--generate reads one model"), "\(both.stderr)")
     }
 
     @Test func badInputSaysWhatWouldWork() throws {

@@ -114,6 +114,36 @@ struct AnalysisBuiltinsTests {
         #expect(try s.show("str(a)") == "\"<activations smollm2-135m: \(n) tokens × 5 points>\"")
     }
 
+    @Test("generate: reads prompt + generation as the generation computes them, as GenerationCapture does")
+    func activationsDuringGeneration() throws {
+        let s = session()
+        let m = try model()
+        let points = [ActivationPoint(.residPost, layer: 3), ActivationPoint(.residPost, layer: 15)]
+        let run = try GenerationCapture.run(m, prompts: sequences(m), generation: GenerationOptions(maxNewTokens: 4), points: points,
+                                            options: CaptureOptions(positions: .answer))
+        let expected = run.activations, generated = run.generated.reduce(0) { $0 + $1.ids.count }
+        let a = try #require(try s.value("a = activations(m, texts, layers: [3, 15], generate: 4, positions: \"answer\"); a").object
+                             as? ActivationsValue)
+        // The answer rows are the generated tokens (a text whose generation ends on EOS has fewer than 4).
+        #expect(a.captured.tokens == expected.tokens && expected.tokens.count == generated && generated > 0)
+        #expect(a.captured.tokens.allSatisfy { $0.isAnswer })
+        for p in points {
+            let got = try a.captured.rows(p), want = try expected.rows(p)
+            #expect(got.shape == want.shape && zip(got.scalars, want.scalars).map { abs($0 - $1) }.max()! <= 1e-4)
+        }
+        #expect(try s.value("len(a)") == Value(generated))
+        let p = try #require(try s.value("pca(m, texts, point: \"hook_resid_post\", layers: 15, generate: 4, components: 3)").object as? PCAValue)
+        #expect(p.pca.tokens == 45 + generated)
+        #expect(s.error("activations(m, texts, generate: 0)")?.hasPrefix("1:33: activations: 'generate' must be at least 1, got 0") == true,
+                "\(s.error("activations(m, texts, generate: 0)") ?? "")")
+        #expect(s.error("pca(a, point: \"blocks.3.hook_resid_post\", generate: 2)")?.contains("'generate' is for reading a model") == true)
+        // Interrupted, the generation stops between decode steps and nothing is kept.
+        s.interpreter.isCancelled = { true }
+        let stopped = try #require(scriptError { try s.interpreter.evaluate("b = activations(m, texts, generate: 50)") })
+        #expect(stopped.kind == .interrupted && stopped.message == "activations: stopped after 0 of 3 sequences; nothing was kept")
+        #expect(s.interpreter.variables["b"] == nil)
+    }
+
     @Test("positions, tokens, full names, ranges of layers, corpus and task inputs select as the engine does")
     func activationsSelection() throws {
         let s = session()
