@@ -2,10 +2,26 @@
 public struct ParameterType: Sendable {
     public let name: String
     let accepts: @Sendable (Value) -> Bool
+    /// For a type of engine values (`object`, or `either` of such types): the classes it
+    /// accepts, which binding compares before calling `accepts` (a closure call, and for
+    /// `either` one per type, cost more than the comparison).
+    let classes: [ObjectIdentifier]
 
     public init(_ name: String, accepts: @escaping @Sendable (Value) -> Bool) {
+        self.init(name, classes: [], accepts: accepts)
+    }
+
+    init(_ name: String, classes: [ObjectIdentifier], accepts: @escaping @Sendable (Value) -> Bool) {
         self.name = name
+        self.classes = classes
         self.accepts = accepts
+    }
+
+    /// Whether a value of this type may be given: by its class when that is one of `classes`,
+    /// else as `accepts` says.
+    func admits(_ value: Value) -> Bool {
+        if case .object(let o) = value, classes.contains(ObjectIdentifier(Swift.type(of: o))) { return true }
+        return accepts(value)
     }
 
     public static let any = ParameterType("any value") { _ in true }
@@ -21,7 +37,7 @@ public struct ParameterType: Sendable {
         // By name: type names are unique, and a metatype cannot go into a Sendable closure. Its
         // identifier can, and comparing it first spares the common case reading the name.
         let name = T.typeName, identifier = ObjectIdentifier(T.self)
-        return ParameterType(name) { value in
+        return ParameterType(name, classes: [identifier]) { value in
             guard case .object(let o) = value else { return false }
             return ObjectIdentifier(Swift.type(of: o)) == identifier || o.typeName == name
         }
@@ -29,7 +45,9 @@ public struct ParameterType: Sendable {
 
     /// Values any of `types` accepts: "model or tokenizer".
     public static func either(_ types: ParameterType...) -> ParameterType {
-        ParameterType(types.map(\.name).joined(separator: " or ")) { value in types.contains { $0.accepts(value) } }
+        ParameterType(types.map(\.name).joined(separator: " or "), classes: types.flatMap(\.classes)) { value in
+            types.contains { $0.accepts(value) }
+        }
     }
 
     /// `none`, or what `type` accepts.
@@ -159,11 +177,12 @@ public struct Call {
         var range: SourceRange?
     }
 
-    init(builtin: Builtin, interpreter: Interpreter, range: SourceRange) {
+    /// `slots` hold `builtin`'s defaults.
+    init(builtin: Builtin, interpreter: Interpreter, range: SourceRange, slots: ArgumentSlots) {
         self.builtin = builtin
         self.interpreter = interpreter
         self.range = range
-        slots = ArgumentSlots.make(builtin.initialSlots)
+        self.slots = slots
     }
 
     /// The argument for parameter `name` (its default when it was not given).
@@ -228,33 +247,56 @@ public struct Call {
     }
 }
 
-/// A call's arguments, one slot per parameter. A buffer class of its own: an `Array` of slots
-/// looked its element type up in the runtime's metadata cache on every call.
-final class ArgumentSlots: ManagedBuffer<Int, Call.Slot> {
-    static func make(_ initial: [Call.Slot]) -> ArgumentSlots {
-        let count = initial.count
-        let buffer = unsafeDowncast(create(minimumCapacity: count) { _ in count }, to: ArgumentSlots.self)
+/// A call's arguments, one slot per parameter of the builtin in its header. A buffer class of
+/// its own: an `Array` of slots looked its element type up in the runtime's metadata cache on
+/// every call.
+final class ArgumentSlots: ManagedBuffer<Builtin, Call.Slot> {
+    /// Slots holding `builtin`'s defaults.
+    static func make(for builtin: Builtin) -> ArgumentSlots {
+        let initial = builtin.initialSlots
+        let buffer = unsafeDowncast(create(minimumCapacity: initial.count) { _ in builtin }, to: ArgumentSlots.self)
         buffer.withUnsafeMutablePointerToElements { slots in
-            initial.withUnsafeBufferPointer { if let start = $0.baseAddress { slots.initialize(from: start, count: count) } }
+            initial.withUnsafeBufferPointer { if let start = $0.baseAddress { slots.initialize(from: start, count: initial.count) } }
         }
         return buffer
     }
 
     deinit {
-        _ = withUnsafeMutablePointers { count, slots in slots.deinitialize(count: count.pointee) }
+        _ = withUnsafeMutablePointers { builtin, slots in slots.deinitialize(count: builtin.pointee.initialSlots.count) }
     }
 
-    // Through the pointers: reading `header` as a property costs an exclusivity check.
+    /// Whose parameters the slots are (through the pointers: reading `header` as a property
+    /// costs an exclusivity check).
+    var builtin: Builtin { withUnsafeMutablePointers { builtin, _ in builtin.pointee } }
+
+    /// Puts the defaults back in the slots `given` has a bit for, for the next call of the
+    /// same builtin (the others still hold theirs).
+    func reset(_ given: UInt64) {
+        withUnsafeMutablePointers { builtin, slots in
+            let required = builtin.pointee.requiredSlots
+            builtin.pointee.initialSlots.withUnsafeBufferPointer { initial in
+                var rest = given
+                while rest != 0 {
+                    let i = rest.trailingZeroBitCount
+                    precondition(i < initial.count)
+                    // A required slot's default is `none`: storing it copies nothing.
+                    slots[i] = required & 1 << i != 0 ? Call.Slot() : initial[i]
+                    rest &= rest - 1
+                }
+            }
+        }
+    }
+
     subscript(_ i: Int) -> Call.Slot {
         get {
-            withUnsafeMutablePointers { count, slots in
-                precondition(i >= 0 && i < count.pointee)
+            withUnsafeMutablePointers { builtin, slots in
+                precondition(i >= 0 && i < builtin.pointee.initialSlots.count)
                 return slots[i]
             }
         }
         set {
-            withUnsafeMutablePointers { count, slots in
-                precondition(i >= 0 && i < count.pointee)
+            withUnsafeMutablePointers { builtin, slots in
+                precondition(i >= 0 && i < builtin.pointee.initialSlots.count)
                 slots[i] = newValue
             }
         }
@@ -262,8 +304,8 @@ final class ArgumentSlots: ManagedBuffer<Int, Call.Slot> {
 
     /// Slot `i`'s value alone (copying the whole slot would copy its range too).
     func value(_ i: Int) -> Value {
-        withUnsafeMutablePointers { count, slots in
-            precondition(i >= 0 && i < count.pointee)
+        withUnsafeMutablePointers { builtin, slots in
+            precondition(i >= 0 && i < builtin.pointee.initialSlots.count)
             return slots[i].value
         }
     }

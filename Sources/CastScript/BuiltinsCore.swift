@@ -23,7 +23,7 @@ enum CoreBuiltins {
                 example: "x = 3\nvars()") { call in
             let interpreter = call.interpreter
             let rows = interpreter.variableOrder.map { name -> [Value] in
-                let value = interpreter.variables[name] ?? .none
+                let value = interpreter.variable(name) ?? .none
                 return [.string(name), .string(value.typeName), .string(value.written(limit: 60))]
             }
             return .object(TableValue(columns: ["name", "type", "value"], rows: rows))

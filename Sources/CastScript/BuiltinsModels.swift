@@ -123,8 +123,11 @@ enum ModelBuiltins {
     }
 
     static func tokenizerOf(_ call: Call) throws -> (Tokenizer, String) {
-        if let tokenizer = call.object("source", as: TokenizerValue.self) { return (tokenizer.tokenizer, tokenizer.name) }
-        let model = call.object("source", as: ModelValue.self)!
+        // A model first: the common case.
+        guard let model = call.object("source", as: ModelValue.self) else {
+            let tokenizer = call.object("source", as: TokenizerValue.self)!
+            return (tokenizer.tokenizer, tokenizer.name)
+        }
         guard let tokenizer = model.transformer.tokenizer else {
             throw call.error("source", "the model \(model.transformer.name) has no tokenizer")
         }

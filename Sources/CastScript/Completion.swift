@@ -89,7 +89,7 @@ extension Interpreter {
             }
         }
         for name in variableOrder.sorted() where name.hasPrefix(partial) {
-            let value = variables[name] ?? .none
+            let value = variable(name) ?? .none
             candidates.append(CompletionCandidate(text: name, kind: .variable, detail: "\(value.typeName): \(value.written(limit: 40))"))
         }
         for name in builtinOrder.sorted() where name.hasPrefix(partial) {
@@ -111,7 +111,7 @@ extension Interpreter {
             guard i >= 2, tokens[i - 1].isPunctuation(.dot) else { break }
             i -= 2
         }
-        guard let first = chain.first, var value = variables[first] else { return [] }
+        guard let first = chain.first, var value = variable(first) else { return [] }
         for name in chain.dropFirst() {
             guard case .object(let o) = value, let next = try? o.attribute(name) else { return [] }
             value = next
@@ -162,7 +162,7 @@ extension Interpreter {
             return "\(builtin.name)(… \(name): …) — \(parameter.type.name)\(defaultText)"
                 + (parameter.help.isEmpty ? "" : "\n\(parameter.help)")
         }
-        if let value = variables[name] {
+        if let value = variable(name) {
             return "\(name): \(value.typeName)\n\(value.plainText)"
         }
         return builtins[name]?.documentation

@@ -3,32 +3,45 @@ extension Interpreter {
     /// parameters by position, then by name, and checked against their types before the
     /// body runs. An engine error comes back located at the call.
     func call(_ e: Expr) throws -> Value {
-        guard case .call(_, let arguments, _) = e.kind else { preconditionFailure("not a call") }
-        let range = e.range, site = e.callSite
-        let builtin: Builtin
-        if let cached = site?.builtin(for: self) {
-            builtin = cached
-        } else {
-            guard case .call(let calleeExpression, _, _) = e.kind else { preconditionFailure("not a call") }
-            let callee = try evaluate(calleeExpression)
-            guard case .builtin(let found) = callee else {
-                throw ScriptError(.type, "\(callee.typeWithArticle) cannot be called", at: calleeExpression.range)
-            }
-            builtin = found
-            // Only a name that found the builtin itself, not a variable holding one (`f = len`),
-            // which an assignment can change without replacing `cacheOwner`.
-            if let site, case .name(let name) = calleeExpression.kind, variables[name] == nil {
-                site.remember(builtin, for: self)
-            }
-        }
-        var call = try bind(builtin, arguments, range)
+        // Every call node has a site (`Expr.init`); its arguments are read from there.
+        guard let site = e.callSite else { preconditionFailure("a call without its site") }
+        let builtin = try site.builtin(for: self) ?? callee(of: e, site)
+        var call = Call(builtin: builtin, interpreter: self, range: e.range, slots: site.takeSlots(for: builtin))
+        let given = try bind(&call, site)
+        let result: Value
         do {
-            return try builtin.body(&call)
-        } catch let error as ScriptError {
-            throw error
+            result = try builtin.body(&call)
         } catch {
-            throw ScriptError(.engine, "\(builtin.name): \(Self.describe(error))", at: range)
+            throw Self.located(error, of: builtin, at: e.range)
         }
+        site.giveBack(&call.slots, given: given)
+        return result
+    }
+
+    /// A script error as it is; an engine error as a script error located at the call. Out of
+    /// line, as the interpreter's other error paths: the frames between a script and the
+    /// engine call it makes stay small (see `Interpreter.assign`).
+    @inline(never)
+    private static func located(_ error: any Error, of builtin: Builtin, at range: SourceRange) -> ScriptError {
+        if let error = error as? ScriptError { return error }
+        return ScriptError(.engine, "\(builtin.name): \(describe(error))", at: range)
+    }
+
+    /// The builtin a call's callee evaluates to, remembered on its site when the callee is a
+    /// builtin's own name. Out of line: a call whose site remembers its builtin skips it.
+    @inline(never)
+    private func callee(of e: Expr, _ site: CallSite) throws -> Builtin {
+        guard case .call(let calleeExpression, _, _) = e.kind else { preconditionFailure("not a call") }
+        let callee = try evaluate(calleeExpression)
+        guard case .builtin(let builtin) = callee else {
+            throw ScriptError(.type, "\(callee.typeWithArticle) cannot be called", at: calleeExpression.range)
+        }
+        // Only a name that found the builtin itself, not a variable holding one (`f = len`),
+        // which an assignment can change without replacing `cacheOwner`.
+        if case .name(let name) = calleeExpression.kind, variable(name) == nil {
+            site.remember(builtin, for: self)
+        }
+        return builtin
     }
 
     /// An engine error's message: its description when it has one.
@@ -36,60 +49,75 @@ extension Interpreter {
         String(describing: error)
     }
 
-    private func bind(_ builtin: Builtin, _ arguments: [CallArgument], _ range: SourceRange) throws -> Call {
-        // The slots start with the defaults; `given` has a bit for each one an argument filled.
-        var call = Call(builtin: builtin, interpreter: self, range: range)
+    /// Binds the site's arguments to the parameters of `call.builtin`: its slots start with the
+    /// defaults. Returns a bit for each slot an argument filled.
+    private func bind(_ call: inout Call, _ site: CallSite) throws -> UInt64 {
+        let builtin = call.builtin
         var given: UInt64 = 0
         let parameters = builtin.parameters
         var next = 0
-        for i in arguments.indices {   // by index: iterating copies each argument's syntax
-            let value = try evaluate(arguments[i].value)
-            if let label = arguments[i].label {
-                let argument = arguments[i]
-                let labelRange = argument.labelRange ?? argument.value.range
-                guard let slot = builtin.slot(label) else {
-                    throw unknownKeyword(label, of: builtin, at: labelRange)
+        let operands = site.operands
+        // Through a buffer pointer: indexing the array copies each argument's syntax.
+        try site.arguments.withUnsafeBufferPointer { arguments in
+            for i in arguments.indices {
+                let value = try value(of: operands[i]) ?? evaluate(arguments[i].value)
+                if let label = arguments[i].label {
+                    let labelRange = arguments[i].labelRange ?? arguments[i].value.range
+                    guard let slot = builtin.slot(label) else {
+                        throw unknownKeyword(label, of: builtin, at: labelRange)
+                    }
+                    let parameter = parameters[slot]
+                    if parameter.variadic {
+                        throw ScriptError(.name, "\(builtin.name): '\(label)' collects positional arguments and cannot be given by name",
+                                          at: labelRange)
+                    }
+                    if given & 1 << slot != 0 {
+                        throw ScriptError(.name, "\(builtin.name): argument '\(label)' is given twice (once by position)", at: labelRange)
+                    }
+                    try check(value, against: parameter, of: builtin, at: arguments[i].value.range)
+                    call.slots[slot] = Call.Slot(value: value, range: arguments[i].value.range)
+                    given |= 1 << slot
+                    continue
                 }
-                let parameter = parameters[slot]
+                guard next < parameters.count else {
+                    let names = parameters.map(\.name).joined(separator: ", ")
+                    throw ScriptError(.type, "\(builtin.name) takes \(Self.count(parameters.count, "argument")) (\(names)), "
+                                      + "got \(arguments.filter { $0.label == nil }.count)", at: arguments[i].value.range)
+                }
+                let parameter = parameters[next]
+                let range = arguments[i].value.range
+                try check(value, against: parameter, of: builtin, at: range)
                 if parameter.variadic {
-                    throw ScriptError(.name, "\(builtin.name): '\(label)' collects positional arguments and cannot be given by name",
-                                      at: labelRange)
+                    call.rest.append(value)
+                } else {
+                    call.slots[next] = Call.Slot(value: value, range: range)
+                    given |= 1 << next
+                    next += 1
                 }
-                if given & 1 << slot != 0 {
-                    throw ScriptError(.name, "\(builtin.name): argument '\(label)' is given twice (once by position)", at: labelRange)
-                }
-                try check(value, against: parameter, of: builtin, at: argument.value.range)
-                call.slots[slot] = Call.Slot(value: value, range: argument.value.range)
-                given |= 1 << slot
-                continue
-            }
-            guard next < parameters.count else {
-                let names = parameters.map(\.name).joined(separator: ", ")
-                throw ScriptError(.type, "\(builtin.name) takes \(Self.count(parameters.count, "argument")) (\(names)), "
-                                  + "got \(arguments.filter { $0.label == nil }.count)", at: arguments[i].value.range)
-            }
-            let parameter = parameters[next]
-            let range = arguments[i].value.range
-            try check(value, against: parameter, of: builtin, at: range)
-            if parameter.variadic {
-                call.rest.append(value)
-            } else {
-                call.slots[next] = Call.Slot(value: value, range: range)
-                given |= 1 << next
-                next += 1
             }
         }
         // The first parameter, in order, that needs an argument and got none.
         let missing = builtin.requiredSlots & ~given
         if missing != 0 {
             let parameter = parameters[missing.trailingZeroBitCount]
-            throw ScriptError(.type, "\(builtin.name): missing argument '\(parameter.name)' (\(builtin.signature))", at: range)
+            throw ScriptError(.type, "\(builtin.name): missing argument '\(parameter.name)' (\(builtin.signature))", at: call.range)
         }
-        return call
+        return given
+    }
+
+    /// An argument's value without evaluating its syntax: a literal's, made at parse time, or
+    /// a variable's, from the slot its name remembers; nil for anything else (and a name that
+    /// is no variable), which the tree is evaluated for.
+    private func value(of operand: CallSite.Operand) -> Value? {
+        switch operand {
+        case .constant(let value): value
+        case .name(let name): name.value(in: self)
+        case .expression: nil
+        }
     }
 
     private func check(_ value: Value, against parameter: Parameter, of builtin: Builtin, at range: SourceRange) throws {
-        guard !parameter.type.accepts(value) else { return }
+        guard !parameter.type.admits(value) else { return }
         let what = parameter.variadic ? "each of '\(parameter.name)'" : "'\(parameter.name)'"
         throw ScriptError(.type, "\(builtin.name): \(what) must be \(Value.withArticle(parameter.type.name)), "
                           + "got \(value.typeWithArticle)\(Self.shown(value))", at: range)

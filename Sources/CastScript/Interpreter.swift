@@ -6,10 +6,18 @@ import Foundation
 /// before it keep their effect.
 public final class Interpreter {
     /// Variables by name, and the order they were first assigned in (for `vars()`).
-    public var variables: [String: Value] { storage }
-    /// Not public, so the compiler can drop the exclusivity check on each read of a name.
-    private var storage: [String: Value] = [:]
+    public var variables: [String: Value] {
+        Dictionary(uniqueKeysWithValues: zip(variableOrder, values))
+    }
     public private(set) var variableOrder: [String] = []
+    /// A variable's value is kept in a slot, the index of its name in `variableOrder`: a
+    /// variable is never removed, so a name's slot never changes, and a call node can remember
+    /// it (`CallSite`) instead of hashing the name each time.
+    // Unchecked: a dynamic exclusivity check on each read cost as much as the read.
+    @exclusivity(unchecked) private var slots: [String: Int] = [:]
+    @exclusivity(unchecked) private var values: [Value] = []
+    /// Identifies this interpreter's slots to the call nodes that remember them.
+    let slotOwner = CacheOwner()
     /// The builtins by name, and in registry order.
     public let builtins: [String: Builtin]
     public let builtinOrder: [String]
@@ -33,7 +41,7 @@ public final class Interpreter {
     /// replaced when a variable takes a builtin's name (only `set` can), which makes what
     /// the nodes remember stale.
     final class CacheOwner {}
-    private(set) var cacheOwner = CacheOwner()
+    @exclusivity(unchecked) private(set) var cacheOwner = CacheOwner()
 
     /// Longest list and string an operator may build (the language has no loops, but
     /// `x = x + x` repeated still doubles).
@@ -53,7 +61,11 @@ public final class Interpreter {
 
     /// Binds `name` (creating it or replacing its value).
     public func set(_ name: String, _ value: Value) {
-        if storage.updateValue(value, forKey: name) == nil {
+        if let slot = slots[name] {
+            values[slot] = value
+        } else {
+            slots[name] = values.count
+            values.append(value)
             variableOrder.append(name)
             if builtins[name] != nil { cacheOwner = CacheOwner() }
         }
@@ -112,29 +124,49 @@ public final class Interpreter {
             try prepared.program.statements.withUnsafeBufferPointer { statements in
                 for i in statements.indices { last = try execute(statements[i]) ?? .none }
             }
-        } catch let error as ScriptError {
-            throw error.locatedIn(prepared.source, file: prepared.file)
+        } catch {
+            throw Self.located(error, in: prepared)
         }
         return last
     }
 
+    /// A script error located in the prepared source; any other error as it is. Out of line:
+    /// the error's copy would take room in the frame of every evaluation.
+    @inline(never)
+    private static func located(_ error: any Error, in prepared: Prepared) -> any Error {
+        guard let error = error as? ScriptError else { return error }
+        return error.locatedIn(prepared.source, file: prepared.file)
+    }
+
     /// The statement's value when it is an expression; nil for an assignment.
+    @inline(never)
     func execute(_ statement: Statement) throws -> Value? {
         switch statement.kind {
         case .assignment(let name, let nameRange, let valueExpression):
-            if builtins[name] != nil {
-                throw ScriptError(.name, "'\(name)' is a builtin and cannot be assigned to; choose another name",
-                                  at: nameRange)
-            }
-            set(name, try evaluate(valueExpression))
+            try assign(name, nameRange, valueExpression)
             return nil
         case .expression(let e):
             return try evaluate(e)
         }
     }
 
+    // Out of line, as are the cases of `evaluate(_:)` other than literals, names and calls,
+    // and the error paths: each frame between a script and the engine call it makes stays
+    // small. With the stack they took, a tokenizer call made through the language ran
+    // measurably slower than the same call from a shallow Swift stack (`cast bench language`).
+    @inline(never)
+    private func assign(_ name: String, _ nameRange: SourceRange, _ valueExpression: Expr) throws {
+        if builtins[name] != nil {
+            throw ScriptError(.name, "'\(name)' is a builtin and cannot be assigned to; choose another name",
+                              at: nameRange)
+        }
+        set(name, try evaluate(valueExpression))
+    }
+
     // MARK: expressions
 
+    /// Literals, names and calls here; the other kinds out of line (`compound(_:)`), so that
+    /// this frame, which every call's arguments pass through, stays small.
     func evaluate(_ e: Expr) throws -> Value {
         switch e.kind {
         case .number(let x): return .number(x)
@@ -142,28 +174,50 @@ public final class Interpreter {
         case .bool(let b): return .bool(b)
         case .none: return .none
         case .name(let name): return try lookup(name, e.range)
+        case .call: return try call(e)
+        case .list, .unary, .binary, .range, .attribute, .index: return try compound(e)
+        }
+    }
+
+    @inline(never)
+    private func compound(_ e: Expr) throws -> Value {
+        switch e.kind {
         case .list(let items): return .list(try items.map(evaluate))
         case .unary(let op, let operand): return try unary(op, operand, e.range)
         case .binary(let op, let left, let right): return try binary(op, left, right, e.range)
         case .range(let lower, let upper, let closed): return try range(lower, upper, closed: closed)
-        case .call: return try call(e)
         case .attribute(let base, let name, let nameRange): return try attribute(of: try evaluate(base), name, nameRange)
         case .index(let base, let position): return try index(try evaluate(base), position)
+        case .number, .string, .bool, .none, .name, .call: return try evaluate(e)
         }
     }
+
+    /// The value of variable `name`, nil when there is none.
+    func variable(_ name: String) -> Value? { slots[name].map { values[$0] } }
+
+    /// The slot of variable `name`, nil when there is none.
+    func slot(of name: String) -> Int? { slots[name] }
+
+    /// The value in slot `slot` (from `slot(of:)`).
+    func value(inSlot slot: Int) -> Value { values[slot] }
 
     /// Every name the session knows: variables first, then builtins.
     public var knownNames: [String] { variableOrder + builtinOrder }
 
     func lookup(_ name: String, _ range: SourceRange) throws -> Value {
-        if let value = storage[name] { return value }
+        if let value = variable(name) { return value }
         if let builtin = builtins[name] { return .builtin(builtin) }
+        throw unknownName(name, range)
+    }
+
+    @inline(never)
+    private func unknownName(_ name: String, _ range: SourceRange) -> ScriptError {
         let keywords = Keyword.allCases.map(\.rawValue)
         var hint = Suggestions.hint(for: name, among: knownNames + keywords)
         if hint.isEmpty, Builtins.all.contains(where: { $0.name == name }) {
             hint = " (the builtin '\(name)' is not available here)"
         }
-        throw ScriptError(.name, "unknown name '\(name)'\(hint)", at: range)
+        return ScriptError(.name, "unknown name '\(name)'\(hint)", at: range)
     }
 
     private func unary(_ op: UnaryOperator, _ operand: Expr, _ range: SourceRange) throws -> Value {

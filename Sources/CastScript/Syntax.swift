@@ -61,34 +61,14 @@ public struct Expr: Sendable {
     /// Levels of nesting below and including this node; the parser bounds it so that
     /// evaluating cannot run out of stack.
     public let depth: Int
-    /// For a call of a name (`tokenize(…)`): where the interpreter keeps the builtin that
-    /// name resolved to, so evaluating the node again skips the lookups.
+    /// For a call: its arguments, and what the interpreter remembers of it (`CallSite`).
     let callSite: CallSite?
 
     public init(_ kind: ExprKind, _ range: SourceRange) {
         self.kind = kind
         self.range = range
         depth = 1 + kind.childDepth
-        if case .call(let callee, _, _) = kind, case .name = callee.kind { callSite = CallSite() } else { callSite = nil }
-    }
-}
-
-/// The builtin a call's name resolved to, for one interpreter while no variable shadows a
-/// builtin's name (`Interpreter.cacheOwner` is replaced when one does). Written without a
-/// lock: a syntax tree is evaluated by one interpreter at a time (only
-/// `Interpreter.Prepared`, which is not Sendable, keeps one past the run that parsed it).
-final class CallSite: @unchecked Sendable {
-    private var owner: Interpreter.CacheOwner?
-    private var builtin: Builtin?
-
-    /// The builtin remembered for `interpreter`, nil when none is or it may be stale.
-    func builtin(for interpreter: Interpreter) -> Builtin? {
-        owner === interpreter.cacheOwner ? builtin : nil
-    }
-
-    func remember(_ builtin: Builtin, for interpreter: Interpreter) {
-        owner = interpreter.cacheOwner
-        self.builtin = builtin
+        if case .call(_, let arguments, _) = kind { callSite = CallSite(arguments) } else { callSite = nil }
     }
 }
 

@@ -80,6 +80,73 @@ struct EvaluationCostTests {
         #expect(Self.error(third, call) == "1:1: a number cannot be called")
     }
 
+    @Test("a name among a call's arguments remembers its variable's slot only while it names that variable")
+    func argumentSlots() throws {
+        let s = Sandbox()
+        // Not a variable yet: a builtin's name, then a variable that takes its name.
+        let builtinArgument = try s.interpreter.prepare("type(help)")
+        #expect(try s.interpreter.evaluate(builtinArgument) == .string("builtin"))
+        s.interpreter.set("help", .number(1))
+        #expect(try s.interpreter.evaluate(builtinArgument) == .string("number"))
+        // Unknown, then defined: the error first, at the name, then the value.
+        let unknown = try s.interpreter.prepare("len(later)")
+        #expect(Self.error(s.interpreter, unknown) == "1:5: unknown name 'later'")
+        try s.interpreter.run("later = \"abc\"")
+        #expect(try s.interpreter.evaluate(unknown) == .number(3))
+        try s.interpreter.run("later = [1]")
+        #expect(try s.interpreter.evaluate(unknown) == .number(1))
+        // Another interpreter holds the name in another slot, or not at all.
+        let other = Interpreter(builtins: Builtins.pure)
+        try other.run("a = 1; b = 2; later = \"abcdef\"")
+        #expect(try other.evaluate(unknown) == .number(6))
+        #expect(try s.interpreter.evaluate(unknown) == .number(1))
+        let empty = Interpreter(builtins: Builtins.pure)
+        #expect(Self.error(empty, unknown) == "1:5: unknown name 'later'")
+        #expect(try other.evaluate(unknown) == .number(6))
+        // Literals are made once and stay what they were written as.
+        let literals = try s.interpreter.prepare("str(1.5) + str(\"x\") + str(true) + str(none)")
+        #expect(try s.interpreter.evaluate(literals) == .string("1.5xtruenone"))
+        #expect(try s.interpreter.evaluate(literals) == .string("1.5xtruenone"))
+    }
+
+    @Test("a call node's argument slots, kept for its next call, hold no argument and follow its builtin")
+    func reusedSlots() throws {
+        let s = Sandbox()
+        // Arguments let go of after the call: only the variable keeps the object alive.
+        weak var released: Probe?
+        let call = try s.interpreter.prepare("type(p)")
+        do {
+            let probe = Probe()
+            released = probe
+            s.interpreter.set("p", .object(probe))
+            #expect(try s.interpreter.evaluate(call) == .string("probe"))
+            #expect(try s.interpreter.evaluate(call) == .string("probe"))
+        }
+        s.interpreter.set("p", .none)
+        #expect(released == nil)
+        // Defaults come back after a call that gave them, and a variable callee that changes
+        // builtin binds the new one's parameters.
+        try s.interpreter.run("f = range; n = 2")
+        let variable = try s.interpreter.prepare("f(0, 6, n)")
+        #expect(try s.interpreter.evaluate(variable) == .range(RangeValue(start: 0, end: 6, step: 2)))
+        try s.interpreter.run("f = print")
+        #expect(try s.interpreter.evaluate(variable) == .none)
+        #expect(s.printed == "0 6 2\n")
+        try s.interpreter.run("f = range")
+        #expect(try s.interpreter.evaluate(variable) == .range(RangeValue(start: 0, end: 6, step: 2)))
+        let keyword = try s.interpreter.prepare("range(0, 6, step: n)")
+        let positional = try s.interpreter.prepare("range(0, 6)")
+        for _ in 0..<2 {
+            #expect(try s.interpreter.evaluate(keyword) == .range(RangeValue(start: 0, end: 6, step: 2)))
+            #expect(try s.interpreter.evaluate(positional) == .range(RangeValue(start: 0, end: 6, step: 1)))
+        }
+        // A call that failed while binding binds from its defaults next time.
+        try s.interpreter.run("n = 0.5")
+        #expect(Self.error(s.interpreter, keyword)?.hasPrefix("1:19: range: 'step' must be") == true)
+        try s.interpreter.run("n = 3")
+        #expect(try s.interpreter.evaluate(keyword) == .range(RangeValue(start: 0, end: 6, step: 3)))
+    }
+
     @Test("errors of a parsed script keep their line, column and source, evaluated once or again")
     func locatedErrors() throws {
         let s = Sandbox()
@@ -153,4 +220,13 @@ struct EvaluationCostTests {
         #expect(syntaxError("for") == "1:1: 'for' is not part of the cast language: it has assignments, expressions and calls only (see help())")
         #expect(syntaxError("None") == "1:1: write 'none', not 'None'")
     }
+}
+
+/// An engine value that says when it is freed.
+private final class Probe: ScriptObject {
+    static let typeName = "probe"
+    static let summary = "A test value."
+    static var attributes: [Attribute<Probe>] { [] }
+    func display() -> MIMEBundle { ["text/plain": brief] }
+    var brief: String { "<probe>" }
 }

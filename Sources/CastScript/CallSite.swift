@@ -1,0 +1,90 @@
+/// A call node's arguments, read from here so that evaluating them copies no syntax (taking
+/// them out of the node's enum case would), and what one interpreter remembers of the call:
+/// the builtin its name resolved to (while no variable shadows a builtin's name:
+/// `Interpreter.cacheOwner` is replaced when one does), and a buffer of argument slots to
+/// bind the next call into. Written without a lock: a syntax tree is evaluated by one
+/// interpreter at a time (only `Interpreter.Prepared`, which is not Sendable, keeps one past
+/// the run that parsed it).
+final class CallSite: @unchecked Sendable {
+    let arguments: [CallArgument]
+    /// How each argument is evaluated, by index.
+    let operands: [Operand]
+    // Unchecked: a dynamic exclusivity check on each read cost more than the rest of the read.
+    @exclusivity(unchecked) private var owner: Interpreter.CacheOwner?
+    @exclusivity(unchecked) private var builtin: Builtin?
+    @exclusivity(unchecked) private var spareSlots: ArgumentSlots?
+
+    /// An argument as evaluating it needs it: a literal's value, made once; a name, whose
+    /// variable slot it remembers; or any other expression, evaluated as the tree says.
+    enum Operand {
+        case constant(Value)
+        case name(NameReference)
+        case expression
+    }
+
+    init(_ arguments: [CallArgument]) {
+        self.arguments = arguments
+        operands = arguments.map { argument in
+            switch argument.value.kind {
+            case .number(let x): .constant(.number(x))
+            case .string(let s): .constant(.string(s))
+            case .bool(let b): .constant(.bool(b))
+            case .none: .constant(.none)
+            case .name(let name): .name(NameReference(name))
+            default: .expression
+            }
+        }
+    }
+
+    /// The builtin remembered for `interpreter`, nil when none is or it may be stale.
+    func builtin(for interpreter: Interpreter) -> Builtin? {
+        owner === interpreter.cacheOwner ? builtin : nil
+    }
+
+    func remember(_ builtin: Builtin, for interpreter: Interpreter) {
+        owner = interpreter.cacheOwner
+        self.builtin = builtin
+    }
+
+    /// Slots for a call of `builtin`, holding its defaults: the buffer the last call gave
+    /// back when it was for the same builtin, else a new one. Reusing it spares an allocation
+    /// per call.
+    func takeSlots(for builtin: Builtin) -> ArgumentSlots {
+        if let slots = spareSlots, slots.builtin === builtin {
+            spareSlots = nil
+            return slots
+        }
+        return ArgumentSlots.make(for: builtin)
+    }
+
+    /// Keeps `slots` for the next call, the slots in `given` back at their defaults (which
+    /// also lets go of the arguments), unless something else holds the buffer (a builtin
+    /// that kept its `Call`).
+    func giveBack(_ slots: inout ArgumentSlots, given: UInt64) {
+        guard isKnownUniquelyReferenced(&slots) else { return }
+        slots.reset(given)
+        spareSlots = slots
+    }
+}
+
+/// A name among a call's arguments, and the variable slot it found in one interpreter
+/// (`Interpreter.slotOwner`): a variable keeps its slot for the interpreter's life.
+final class NameReference: @unchecked Sendable {
+    let name: String
+    @exclusivity(unchecked) private var owner: Interpreter.CacheOwner?
+    @exclusivity(unchecked) private var slot = 0
+
+    init(_ name: String) {
+        self.name = name
+    }
+
+    /// The variable's value in `interpreter`, nil when the name is not a variable there
+    /// (a builtin's name, or unknown: the caller looks it up as any name).
+    func value(in interpreter: Interpreter) -> Value? {
+        if owner === interpreter.slotOwner { return interpreter.value(inSlot: slot) }
+        guard let found = interpreter.slot(of: name) else { return nil }
+        owner = interpreter.slotOwner
+        slot = found
+        return interpreter.value(inSlot: found)
+    }
+}
