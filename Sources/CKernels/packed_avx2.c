@@ -3,16 +3,14 @@
 // results are the same bits: per column, dequantize with one fused multiply-subtract, then
 // one FMA per row, each output summed over k in order.
 #include "packed_avx2.h"
+#include "packed_layout.h"
 
 #ifdef CAST_HAVE_AVX2_KERNEL
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) {
-    return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group)
-         + (size_t)g * cast_packed_group_bytes(w->group);
-}
+static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) { return cast_group_base(w, panel, g); }
 
 /// A mask of the first `lanes` of 8 floats (none for lanes ≤ 0, all for ≥ 8), for
 /// maskload/maskstore.
@@ -32,9 +30,13 @@ AVX2 static void tile##ROWS(const CastPackedMatrix *w, int panel, const float *x
         acc0[r] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();       \
         acc1[r] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();   \
     }                                                                                              \
-    const int8_t *q = group_base(w, panel, 0);                                                     \
-    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {                        \
-        const float *factors = (const float *)(q + group * CAST_PANEL_ROWS);                       \
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;             \
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));                            \
+    const int8_t *base = group_base(w, panel, 0);                                                  \
+    for (int g = 0; g < groups; g++, base += step) {                                               \
+        const int8_t *q = base;                                                                    \
+        if (w->bits != 8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; } \
+        const float *factors = (const float *)(base + q_bytes);                                    \
         const float *xg = x + g * group;                                                           \
         for (int k = 0; k < group; k++) {                                                          \
             __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));            \
@@ -69,6 +71,49 @@ AVX2 void cast_avx2_tile(const CastPackedMatrix *w, int panel, const float *x, l
     }
 }
 
+// One row × 4 whole panels: 8 independent chains of FMAs (two 8-lane halves per panel)
+// instead of 2, each output's operations those of tile1, in its order.
+AVX2 void cast_avx2_row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate) {
+    enum { P = CAST_AVX2_ROW_PANELS };
+    const int group = w->group, groups = w->columns / group;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits);
+    int8_t unpacked[P][32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    __m256 acc0[P], acc1[P];
+    for (int p = 0; p < P; p++) {
+        acc0[p] = accumulate ? _mm256_loadu_ps(y + 16 * p) : _mm256_setzero_ps();
+        acc1[p] = accumulate ? _mm256_loadu_ps(y + 16 * p + 8) : _mm256_setzero_ps();
+    }
+    const int8_t *base = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q[P];
+        const float *factors[P];
+        for (int p = 0; p < P; p++) {
+            const int8_t *b = base + p * panel_bytes;
+            q[p] = b;
+            if (w->bits != 8) { cast_unpack_group_avx2(w, b, unpacked[p]); q[p] = unpacked[p]; }
+            factors[p] = (const float *)(b + q_bytes);
+        }
+        const float *xg = x + g * group;
+        for (int k = 0; k < group; k++) {
+            const __m256 xk = _mm256_broadcast_ss(xg + k);
+            for (int p = 0; p < P; p++) {
+                __m128i bytes = _mm_load_si128((const __m128i *)(q[p] + k * CAST_PANEL_ROWS));
+                __m256 weight0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+                __m256 weight1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(bytes, bytes)));
+                weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors[p]), _mm256_load_ps(factors[p] + 16));
+                weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors[p] + 8), _mm256_load_ps(factors[p] + 24));
+                acc0[p] = _mm256_fmadd_ps(xk, weight0, acc0[p]);
+                acc1[p] = _mm256_fmadd_ps(xk, weight1, acc1[p]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) {
+        _mm256_storeu_ps(y + 16 * p, acc0[p]);
+        _mm256_storeu_ps(y + 16 * p + 8, acc1[p]);
+    }
+}
+
 /// Transposes 8 × 8 floats in place: v[c] holds column c of 8 rows, afterwards v[r] row r.
 AVX2 static void transpose8(__m256 v[8]) {
     __m256 t[8], s[8];
@@ -92,10 +137,14 @@ AVX2 static void transpose8(__m256 v[8]) {
 // vector per column, then a transpose so each row is stored contiguously (AVX2 has no scatter).
 AVX2 void cast_avx2_dequantize_panel(const CastPackedMatrix *w, int panel, float *out) {
     const int group = w->group, groups = w->columns / group;
-    const int8_t *q = group_base(w, panel, 0);
-    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *base = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q = base;
+        if (w->bits != 8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
         for (int half = 0; half < 2; half++) {
-            const float *factors = (const float *)(q + group * CAST_PANEL_ROWS) + 8 * half;
+            const float *factors = (const float *)(base + q_bytes) + 8 * half;
             const __m256 scale = _mm256_load_ps(factors), offset = _mm256_load_ps(factors + 16);
             for (int k0 = 0; k0 < group; k0 += 8) {
                 __m256 v[8];

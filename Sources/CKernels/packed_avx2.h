@@ -17,6 +17,11 @@ static inline size_t cast_int8_group_block_bytes(int group) {
 void cast_avx2_tile(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows,
                     float *y, long ldy, int lanes, int accumulate);
 
+/// One row of x × CAST_AVX2_ROW_PANELS whole panels from `panel` on: y[0 ..< 16·panels]
+/// (+)= as cast_avx2_tile, the panels' FMA chains independent (decode).
+enum { CAST_AVX2_ROW_PANELS = 4 };
+void cast_avx2_row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate);
+
 /// The 16 rows of `panel` as floats, row n at out + (n − 16·panel) · columns.
 void cast_avx2_dequantize_panel(const CastPackedMatrix *w, int panel, float *out);
 

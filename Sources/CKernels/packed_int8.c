@@ -1,5 +1,6 @@
 #include "packed_matrix.h"
 #include "packed_avx2.h"
+#include "packed_layout.h"
 #include <math.h>
 #include <stdint.h>
 
@@ -15,10 +16,7 @@ size_t cast_int8_rows_bytes(int m, int columns, int group) {
     return (size_t)tiles * (size_t)(columns / group) * group_block_bytes(group);
 }
 
-static const int8_t *weight_group(const CastPackedMatrix *w, int panel, int g) {
-    return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group)
-         + (size_t)g * cast_packed_group_bytes(w->group);
-}
+static const int8_t *weight_group(const CastPackedMatrix *w, int panel, int g) { return cast_group_base(w, panel, g); }
 
 // One row's group: d = max|x| / 127, xq = round-to-even(x · (1/d)). The vector version
 // below performs the same float operations, so both give the same bytes.
@@ -78,8 +76,12 @@ VNNI static inline __attribute__((always_inline)) void int8_tile_body(
     __m512 acc[TILE_ROWS];
     for (int r = 0; r < rows; r++)
         acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();
-    const int8_t *q = weight_group(w, panel, 0);
-    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *base = weight_group(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q = base;
+        if (w->bits != 8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
         const uint8_t *xg = xq + (size_t)g * block;
         const float *factors = (const float *)(xg + (size_t)TILE_ROWS * group);
         __m512i dot[TILE_ROWS], qsum = _mm512_setzero_si512();
@@ -91,8 +93,8 @@ VNNI static inline __attribute__((always_inline)) void int8_tile_body(
                 dot[r] = _mm512_dpbusd_epi32(dot[r], _mm512_set1_epi32(*(const int32_t *)(xg + r * group + 4 * j)), weights);
         }
         const __m512i correction = _mm512_slli_epi32(qsum, 7);
-        const __m512 scale = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS));
-        const __m512 offset = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS) + 16);
+        const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
+        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);
         for (int r = 0; r < rows; r++) {
             const __m512 exact = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot[r], correction));
             acc[r] = _mm512_fmadd_ps(exact, _mm512_mul_ps(scale, _mm512_set1_ps(factors[2 * r])), acc[r]);
@@ -161,10 +163,10 @@ static void int8_tile_portable(const CastPackedMatrix *w, int panel, const uint8
                 const int8_t *q = weight_group(w, panel, g);
                 const uint8_t *xg = xq + (size_t)g * block;
                 const float *factors = (const float *)(xg + (size_t)TILE_ROWS * group);
-                const float *scale = (const float *)(q + group * CAST_PANEL_ROWS), *offset = scale + CAST_PANEL_ROWS;
+                const float *scale = cast_group_factors(w, q), *offset = scale + CAST_PANEL_ROWS;
                 int32_t dot = 0, qsum = 0;
                 for (int k = 0; k < group; k++) {
-                    const int32_t weight = q[k * CAST_PANEL_ROWS + lane];
+                    const int32_t weight = cast_group_q(w, q, k, lane);
                     dot += (int32_t)xg[r * group + k] * weight;
                     qsum += weight;
                 }
@@ -185,7 +187,7 @@ void cast_packed_matmul_int8_using(CastKernel kernel, const CastPackedMatrix *w,
                                    float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
     const CastKernel path = cast_kernel_int8_path(cast_kernel_capped(kernel));
     const size_t tile_bytes = (size_t)(w->columns / w->group) * group_block_bytes(w->group);
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group);
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits);
     int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
     if (block < 1) block = 1;
     for (int p0 = panel_begin; p0 < panel_end; p0 += block) {

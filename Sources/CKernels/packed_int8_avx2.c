@@ -2,6 +2,7 @@
 // so they equal the portable definition's whatever the order; the float steps that follow
 // are the portable kernel's, in its order, so the results are the same bits.
 #include "packed_avx2.h"
+#include "packed_layout.h"
 
 #ifdef CAST_HAVE_AVX2_KERNEL
 #include <immintrin.h>
@@ -52,8 +53,12 @@ AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
         acc[r][0] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();
         acc[r][1] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();
     }
-    const int8_t *q = w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, group);
-    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *base = cast_group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q = base;
+        if (w->bits != 8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
         const uint8_t *xg = xq + (size_t)g * block + (size_t)row0 * group;
         const float *factors = (const float *)(xq + (size_t)g * block + (size_t)CAST_TILE_ROWS * group) + 2 * row0;
         int16_t xs[PASS_ROWS][32] __attribute__((aligned(32)));
@@ -75,7 +80,7 @@ AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
                 dot[r][1] = _mm256_add_epi32(dot[r][1], _mm256_madd_epi16(pair, weights1));
             }
         }
-        const float *wf = (const float *)(q + group * CAST_PANEL_ROWS);
+        const float *wf = (const float *)(base + q_bytes);
         for (int h = 0; h < 2; h++) {
             const __m256 scale = _mm256_load_ps(wf + 8 * h), offset = _mm256_load_ps(wf + 16 + 8 * h);
             for (int r = 0; r < rows; r++) {

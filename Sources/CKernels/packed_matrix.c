@@ -1,15 +1,23 @@
 #include "packed_matrix.h"
 #include "packed_avx2.h"
+#include "packed_layout.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { TILE_ROWS = CAST_TILE_ROWS };
 
-static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) {
-    return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group)
-         + (size_t)g * cast_packed_group_bytes(w->group);
+// CAST_ROW_PANELS=1 runs one-row products four whole panels at a time (row_panels; same
+// bits). Off by default: faster with the weights in cache, but on a whole model (weights far
+// larger than the caches) four streams read slower than one (smollm2-135m decode ~35 tok/s
+// against ~56 panel by panel on Zen 5).
+static int cast_row_panels_disabled(void) {
+    static int cached = -1;
+    if (cached < 0) { const char *v = getenv("CAST_ROW_PANELS"); cached = !(v && v[0] == '1'); }
+    return cached;
 }
+
+static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) { return cast_group_base(w, panel, g); }
 
 // MARK: portable kernel (same operation order as the vector one, so results match bit for bit)
 
@@ -22,10 +30,10 @@ static inline __attribute__((always_inline)) void tile_portable_body(
             float acc = accumulate ? y[r * ldy + lane] : 0.0f;
             for (int g = 0; g < groups; g++) {
                 const int8_t *q = group_base(w, panel, g);
-                const float *scale = (const float *)(q + group * CAST_PANEL_ROWS), *offset = scale + CAST_PANEL_ROWS;
+                const float *scale = cast_group_factors(w, q), *offset = scale + CAST_PANEL_ROWS;
                 const float *xg = x + r * ldx + g * group;
                 for (int k = 0; k < group; k++) {
-                    float weight = fmaf((float)q[k * CAST_PANEL_ROWS + lane], scale[lane], -offset[lane]);
+                    float weight = fmaf((float)cast_group_q(w, q, k, lane), scale[lane], -offset[lane]);
                     acc = fmaf(xg[k], weight, acc);
                 }
             }
@@ -66,18 +74,22 @@ static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, 
 
 // One panel (16 outputs) × ROWS rows of x over all of k. Per column k: one 16-byte load of
 // the panel's weights, widen to float, one fused multiply-subtract to dequantize, then one
-// FMA per row with x[r, k] broadcast from memory.
+// FMA per row with x[r, k] broadcast from memory. A 4-bit group is first unpacked to int8.
 #define DEFINE_TILE(ROWS)                                                                          \
 AVX512 static void tile##ROWS(const CastPackedMatrix *w, int panel, const float *x, long ldx,      \
                               float *y, long ldy, __mmask16 mask, int accumulate) {                 \
     const int group = w->group, groups = w->columns / group;                                       \
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;             \
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));                            \
     __m512 acc[ROWS];                                                                              \
     for (int r = 0; r < ROWS; r++)                                                                 \
         acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();      \
-    const int8_t *q = group_base(w, panel, 0);                                                     \
-    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {                        \
-        const __m512 scale = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS));         \
-        const __m512 offset = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS) + 16);   \
+    const int8_t *base = group_base(w, panel, 0);                                                  \
+    for (int g = 0; g < groups; g++, base += step) {                                               \
+        const int8_t *q = base;                                                                    \
+        if (w->bits != 8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; } \
+        const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));                      \
+        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);                \
         const float *xg = x + g * group;                                                           \
         for (int k = 0; k < group; k++) {                                                          \
             __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));            \
@@ -96,6 +108,42 @@ typedef void (*TileKernel)(const CastPackedMatrix *, int, const float *, long, f
 static const TileKernel tiles[TILE_ROWS + 1] = {
     0, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8, tile9, tile10, tile11, tile12,
 };
+
+// One row of x × PANELS whole panels at once (decode): one row has a single chain of FMAs
+// per panel, so a lone panel waits on the FMA latency; PANELS panels are PANELS independent
+// chains. Each output's operations and their order are tile1's, so the bits are the same.
+enum { ROW_PANELS = 4 };
+AVX512 static void row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate) {
+    enum { P = ROW_PANELS };
+    const int group = w->group, groups = w->columns / group;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits);
+    int8_t unpacked[P][32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    __m512 acc[P];
+    for (int p = 0; p < P; p++) acc[p] = accumulate ? _mm512_loadu_ps(y + 16 * p) : _mm512_setzero_ps();
+    const int8_t *base = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q[P];
+        __m512 scale[P], offset[P];
+        for (int p = 0; p < P; p++) {
+            const int8_t *b = base + p * panel_bytes;
+            q[p] = b;
+            if (w->bits != 8) { cast_unpack_group_avx512(w, b, unpacked[p]); q[p] = unpacked[p]; }
+            scale[p] = _mm512_load_ps((const float *)(b + q_bytes));
+            offset[p] = _mm512_load_ps((const float *)(b + q_bytes) + 16);
+        }
+        const float *xg = x + g * group;
+        for (int k = 0; k < group; k++) {
+            const __m512 xk = _mm512_set1_ps(xg[k]);
+            for (int p = 0; p < P; p++) {
+                __m128i bytes = _mm_load_si128((const __m128i *)(q[p] + k * CAST_PANEL_ROWS));
+                __m512 weight = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), scale[p], offset[p]);
+                acc[p] = _mm512_fmadd_ps(xk, weight, acc[p]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) _mm512_storeu_ps(y + 16 * p, acc[p]);
+}
 #endif
 
 void cast_packed_force_portable(int force) { cast_kernel_force(force ? CAST_KERNEL_PORTABLE : -1); }
@@ -112,14 +160,30 @@ void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, cons
     const CastKernel path = cast_kernel_float32_path(cast_kernel_capped(kernel));
     // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every tile of
     // rows of x passes over it; the rows' tile (12 × columns floats) stays in L1/L2.
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group);
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits);
     int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
     if (block < 1) block = 1;
     for (int p0 = panel_begin; p0 < panel_end; p0 += block) {
         int p1 = p0 + block < panel_end ? p0 + block : panel_end;
         for (int r0 = 0; r0 < m; r0 += TILE_ROWS) {
             int rows = m - r0 < TILE_ROWS ? m - r0 : TILE_ROWS;
-            for (int p = p0; p < p1; p++) {
+            int p = p0;
+            if (rows == 1 && !cast_row_panels_disabled()) {
+                // Whole panels a few at a time (the last panel may be partial: it goes alone).
+                const int whole = w->rows / CAST_PANEL_ROWS < p1 ? w->rows / CAST_PANEL_ROWS : p1;
+                const float *xr = x + (long)r0 * ldx;
+                float *yr = y + (long)r0 * ldy;
+#ifdef CAST_HAVE_AVX512_KERNEL
+                if (path == CAST_KERNEL_AVX512)
+                    for (; p + ROW_PANELS <= whole; p += ROW_PANELS) row_panels(w, p, xr, yr + (long)p * CAST_PANEL_ROWS, accumulate);
+#endif
+#ifdef CAST_HAVE_AVX2_KERNEL
+                if (path == CAST_KERNEL_AVX2)
+                    for (; p + CAST_AVX2_ROW_PANELS <= whole; p += CAST_AVX2_ROW_PANELS)
+                        cast_avx2_row_panels(w, p, xr, yr + (long)p * CAST_PANEL_ROWS, accumulate);
+#endif
+            }
+            for (; p < p1; p++) {
                 int lanes = w->rows - p * CAST_PANEL_ROWS;
                 if (lanes > CAST_PANEL_ROWS) lanes = CAST_PANEL_ROWS;
                 const float *xr = x + (long)r0 * ldx;
@@ -149,9 +213,9 @@ static inline __attribute__((always_inline)) void dequantize_rows_body(
         const int panel = n / CAST_PANEL_ROWS, lane = n % CAST_PANEL_ROWS;
         for (int g = 0; g < groups; g++) {
             const int8_t *q = group_base(w, panel, g);
-            const float *scale = (const float *)(q + group * CAST_PANEL_ROWS), *offset = scale + CAST_PANEL_ROWS;
+            const float *scale = cast_group_factors(w, q), *offset = scale + CAST_PANEL_ROWS;
             for (int k = 0; k < group; k++)
-                out[g * group + k] = fmaf((float)q[k * CAST_PANEL_ROWS + lane], scale[lane], -offset[lane]);
+                out[g * group + k] = fmaf((float)cast_group_q(w, q, k, lane), scale[lane], -offset[lane]);
         }
     }
 }
@@ -177,10 +241,14 @@ AVX512 static void dequantize_panel(const CastPackedMatrix *w, int panel, float 
     const int group = w->group, groups = w->columns / group;
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32(w->columns));
-    const int8_t *q = group_base(w, panel, 0);
-    for (int g = 0; g < groups; g++, q += cast_packed_group_bytes(group)) {
-        const __m512 scale = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS));
-        const __m512 offset = _mm512_load_ps((const float *)(q + group * CAST_PANEL_ROWS) + 16);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *base = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q = base;
+        if (w->bits != 8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
+        const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
+        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);
         for (int k = 0; k < group; k++) {
             __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS))));
             _mm512_i32scatter_ps(out + g * group + k, rows, _mm512_fmsub_ps(weight, scale, offset), 4);

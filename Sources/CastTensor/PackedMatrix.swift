@@ -1,25 +1,37 @@
 import CKernels
 import Foundation
 
-/// A frozen weight matrix `[rows, columns]` (`[out, in]`) kept as 8-bit integers with a
+/// A frozen weight matrix `[rows, columns]` (`[out, in]`) kept as small integers with a
 /// float32 scale and offset per group of 16 or 32 columns: `W[n, k] = q·scale − offset`,
-/// one rounding, exactly as ggml dequantizes its Q4/Q5/Q6/Q8 formats. Products read 1.25
-/// bytes per weight instead of 4 and need no repacking per call (the layout is the kernel's;
-/// see `packed_matrix.h`), so a quantized GGUF model runs on its own weights, bit for bit.
+/// one rounding, exactly as ggml dequantizes its Q4/Q5/Q6/Q8 formats. q is stored in 8 bits,
+/// or in 4 or 5 (`bits`, q = stored − `bias`) when every q fits 16 or 32 consecutive values
+/// (Q4_0, Q4_1, Q4_K; Q5_0, Q5_1, Q5_K): products read 1.25, 0.75 or 0.875 bytes per weight
+/// (groups of 32) instead of 4 and need no repacking per call (the layout is the kernel's; see `packed_matrix.h`), so a quantized
+/// GGUF model runs on its own weights, bit for bit, whichever layout holds them.
 public struct PackedMatrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
     /// Columns sharing one scale and offset (16 or 32).
     public let group: Int
+    /// Bits per stored q: 8 (int8), 4 or 5 (q = stored − `bias`).
+    public let bits: Int
+    /// With 4 or 5 bits, q = stored − bias (so q lies in −bias … 2^bits − 1 − bias); 0 with 8.
+    public let bias: Int
     @usableFromInline let storage: PackedStorage
 
     /// Group sizes the layout supports.
     public static let groupSizes = [16, 32]
 
-    /// An all-zero matrix to be filled with `setGroup`.
-    public init(rows: Int, columns: Int, group: Int) throws {
+    /// An all-zero matrix (all −`bias` with 4 or 5 bits: fill every group) to be filled with
+    /// `setGroup`; q in 8 bits, or in 4 or 5 bits holding q + `bias` (`bias` in 0 … 2^bits − 1;
+    /// 5 bits with groups of 32 only).
+    public init(rows: Int, columns: Int, group: Int, bits: Int = 8, bias: Int = 0) throws {
         guard Self.groupSizes.contains(group) else {
             throw TensorError("PackedMatrix", "group size must be 16 or 32, got \(group)")
+        }
+        guard (bits == 8 && bias == 0) || (bits == 4 && (0...15).contains(bias))
+              || (bits == 5 && group == 32 && (0...31).contains(bias)) else {
+            throw TensorError("PackedMatrix", "q is stored in 8 bits (bias 0), 4 bits (bias 0 … 15) or 5 bits (groups of 32, bias 0 … 31), got \(bits) bits, bias \(bias), group \(group)")
         }
         guard rows > 0, columns > 0, columns % group == 0, rows <= Int(Int32.max), columns <= Int(Int32.max) else {
             throw TensorError("PackedMatrix", "shape [\(rows), \(columns)] needs positive sizes with columns a multiple of \(group)")
@@ -27,26 +39,75 @@ public struct PackedMatrix: @unchecked Sendable {
         self.rows = rows
         self.columns = columns
         self.group = group
-        storage = PackedStorage(byteCount: cast_packed_bytes(Int32(rows), Int32(columns), Int32(group)))
+        self.bits = bits
+        self.bias = bias
+        storage = PackedStorage(byteCount: cast_packed_bytes(Int32(rows), Int32(columns), Int32(group), Int32(bits)))
     }
+
+    /// A matrix for q in `qRange`, in the densest layout that holds it: 4 bits when the range
+    /// spans at most 16 values from −15 … 0 up (Q4_0's −8 … 7, Q4_1's and Q4_K's 0 … 15), 5 bits
+    /// for 32 values from −31 … 0 up with groups of 32 (Q5_0's −16 … 15, Q5_1's, Q5_K's
+    /// 0 … 31), else 8 bits. `CAST_PACKED_NIBBLES=0` keeps everything in 8 bits (to compare).
+    public init(rows: Int, columns: Int, group: Int, qRange: ClosedRange<Int>) throws {
+        let bias = -qRange.lowerBound, span = qRange.upperBound - qRange.lowerBound
+        if Self.nibblesAllowed, (0...15).contains(bias), span <= 15 {
+            try self.init(rows: rows, columns: columns, group: group, bits: 4, bias: bias)
+        } else if Self.nibblesAllowed, group == 32, (0...31).contains(bias), span <= 31 {
+            try self.init(rows: rows, columns: columns, group: group, bits: 5, bias: bias)
+        } else {
+            try self.init(rows: rows, columns: columns, group: group)
+        }
+    }
+
+    /// False when `CAST_PACKED_NIBBLES=0`: every matrix keeps q in 8 bits.
+    public static let nibblesAllowed: Bool = ProcessInfo.processInfo.environment["CAST_PACKED_NIBBLES"] != "0"
 
     public var shape: [Int] { [rows, columns] }
     public var count: Int { rows * columns }
-    /// Bytes of the packed data (panels padded to 16 rows).
+    /// Bytes of the packed data (panels padded to 16 rows): (group·bits/8 + 8)/group bytes
+    /// per weight, 1.25 with int8 q and groups of 32, 0.75 with 4-bit q.
     public var byteCount: Int { storage.byteCount }
 
-    /// Sets the group of `group` weights `W[row, g·group ..< (g+1)·group] = q·scale − offset`.
+    /// Sets the group of `group` weights `W[row, g·group ..< (g+1)·group] = q·scale − offset`
+    /// (with 4 or 5 bits, each q must lie in −bias … 2^bits − 1 − bias).
     @inlinable
     public func setGroup(row: Int, group g: Int, values q: UnsafePointer<Int8>, scale: Float, offset: Float) {
         precondition(row >= 0 && row < rows && g >= 0 && g < columns / group,
                      "PackedMatrix.setGroup: row \(row), group \(g) outside [\(rows), \(columns / group)]")
-        let base = storage.pointer + cast_packed_group_offset(Int32(row), Int32(g), Int32(columns), Int32(group))
+        let base = storage.pointer + cast_packed_group_offset(Int32(row), Int32(g), Int32(columns), Int32(group), Int32(bits))
         let lane = row % Int(CAST_PANEL_ROWS), panelRows = Int(CAST_PANEL_ROWS)
-        let bytes = base.assumingMemoryBound(to: Int8.self)
-        for k in 0..<group { bytes[k * panelRows + lane] = q[k] }
-        let floats = (base + group * panelRows).assumingMemoryBound(to: Float.self)
+        if bits != 8 {
+            let bytes = base.assumingMemoryBound(to: UInt8.self), half = group / 2, top = (1 << bits) - 1
+            let fifth = bytes + half * panelRows, laneByte = lane / 8, laneBit = UInt8(1 << (lane % 8))
+            for k in 0..<half {
+                let low = Int(q[k]) + bias, high = Int(q[k + half]) + bias
+                precondition(low >= 0 && low <= top && high >= 0 && high <= top,
+                             "PackedMatrix.setGroup: q \(q[k]), \(q[k + half]) outside \(-bias)…\(top - bias) (\(bits) bits)")
+                bytes[k * panelRows + lane] = UInt8((low & 15) | (high & 15) << 4)
+                if bits == 5 {
+                    let first = fifth + 2 * k + laneByte, second = fifth + 2 * (k + half) + laneByte
+                    first.pointee = low & 16 != 0 ? first.pointee | laneBit : first.pointee & ~laneBit
+                    second.pointee = high & 16 != 0 ? second.pointee | laneBit : second.pointee & ~laneBit
+                }
+            }
+        } else {
+            let bytes = base.assumingMemoryBound(to: Int8.self)
+            for k in 0..<group { bytes[k * panelRows + lane] = q[k] }
+        }
+        let floats = (base + group * panelRows * bits / 8).assumingMemoryBound(to: Float.self)
         floats[lane] = scale
         floats[panelRows + lane] = offset
+    }
+
+    /// Fills rows `range` (whole panels of 16, or up to the last row) from a tensor in one of
+    /// ggml's block formats (its ggml type id; rows of `rowBytes` bytes from `source`), decoded
+    /// in C (`cast_pack_ggml_rows`: the values `QuantizedGroups.decode` gives) into this
+    /// matrix's layout. False, writing nothing, for a type or group size it does not read.
+    public func fill(ggmlType: UInt32, source: UnsafeRawPointer, rowBytes: Int, rows range: Range<Int>) -> Bool {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "PackedMatrix.fill: rows \(range) outside 0..<\(rows)")
+        return withDescriptor { w in
+            cast_pack_ggml_rows(Int32(bitPattern: ggmlType), source, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), w) != 0
+        }
     }
 
     /// The float32 matrix (exactly the values every product uses).
@@ -79,6 +140,8 @@ public struct PackedMatrix: @unchecked Sendable {
                      "PackedMatrix.multiply: strides \(ldx), \(ldy) too small for [\(rows), \(columns)]")
         let panels = Int(cast_packed_panels(Int32(rows)))
         // Enough panels per chunk that a thread's work dwarfs its start-up (~1 M multiply-adds).
+        // (128 K, which splits decode's 576 × 576 products in two, decoded smollm2-135m ~15%
+        // slower on a shared 2-core machine.)
         let grain = max(1, (1 << 20) / max(1, m * columns * 16))
         let ys = UncheckedSendable(y), flag: Int32 = accumulate ? 1 : 0
         let path = (kernel ?? .selected).cKernel
@@ -135,7 +198,8 @@ public struct PackedMatrix: @unchecked Sendable {
 
     func withDescriptor<R>(_ body: (UnsafePointer<CastPackedMatrix>) throws -> R) rethrows -> R {
         var descriptor = CastPackedMatrix(data: UnsafePointer(storage.pointer.assumingMemoryBound(to: Int8.self)),
-                                          rows: Int32(rows), columns: Int32(columns), group: Int32(group))
+                                          rows: Int32(rows), columns: Int32(columns), group: Int32(group),
+                                          bits: Int32(bits), bias: Int32(bias))
         return try withUnsafePointer(to: &descriptor) { try body($0) }
     }
 }

@@ -9,6 +9,9 @@ enum ModelBenchmark {
     static let defaultModels = ["smollm2-135m", "gemma3-270m", "qwen2.5-0.5b"]
     static let threads = 2
     static let peerName = "llama.cpp 2 threads"
+    /// `CAST_BENCH_ROWS=decode`: only load, single-stream decode and peak RSS (no prefill or
+    /// batched rows), for a quick comparison on a busy machine.
+    static let decodeOnly = ProcessInfo.processInfo.environment["CAST_BENCH_ROWS"] == "decode"
 
     static func run(models: [String]) throws -> BenchReport {
         let python = try referencePython()
@@ -20,6 +23,11 @@ enum ModelBenchmark {
         // Other work on the machine skews both sides; say how busy it was.
         report.env["loadavg_at_start"] = loadAverage()
         report.env["peer"] = "llama-cpp-python in \(python.deletingLastPathComponent().deletingLastPathComponent().path)"
+        report.env["kernels"] = PackedKernel.selected.summary
+        if decodeOnly { report.env["rows"] = "load, decode, peak RSS only (CAST_BENCH_ROWS=decode)" }
+        for variable in ["CAST_PACKED_NIBBLES", "CAST_ROW_PANELS", "CAST_SWIFT_PACKING"] {
+            if let value = ProcessInfo.processInfo.environment[variable] { report.env[variable] = value }
+        }
         for name in models.isEmpty ? defaultModels : models {
             report.rows += try rows(model: name, python: python, script: script, corpus: corpus)
         }
@@ -54,7 +62,7 @@ enum ModelBenchmark {
         for arithmetic in PackedArithmetic.allCases {
             let workload = ModelWorkload(model: model, arithmetic: arithmetic)
             let tag = arithmetic == .float32 ? "" : " [int8]"
-            for count in [128, 512] {
+            for count in decodeOnly ? [] : [128, 512] {
                 let tokens = Array(prompts.long.prefix(count))
                 let t = try fastestTimings(ours: { try workload.prefill(tokens) }, peer: { try peer.prefill(tokens) })
                 row("prefill \(count) tokens\(tag)", ours: Double(count) / t.ours, peer: Double(count) / t.peer,
@@ -69,6 +77,7 @@ enum ModelBenchmark {
                 unit: "tok/s, higher is better")
 
             // Batched: ours with all prompts at once against llama.cpp's single-stream decode.
+            if decodeOnly { continue }
             let newTokens = 16, generator = Generator(model: model, arithmetic: arithmetic)
             var batched = 0.0
             for _ in 0..<2 {

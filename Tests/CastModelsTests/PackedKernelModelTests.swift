@@ -11,11 +11,14 @@ import Testing
 @Suite(.serialized) struct PackedKernelModelTests {
     static let vectorKernels = PackedKernel.allCases.filter { $0 != .portable && $0 <= PackedKernel.supported }
 
-    /// Products (float32 and int8, 13 rows: a whole tile and a tail, accumulating onto
-    /// random values) and dequantized rows of `w` on every vector path equal the portable
-    /// path's.
+    /// Products (float32 and int8; 13 rows: a whole tile and a tail; and one row, decode's
+    /// product; accumulating onto random values) and dequantized rows of `w` on every vector
+    /// path equal the portable path's, in whichever layout (8, 5 or 4 bits) holds its q.
     static func compareKernels(_ w: PackedMatrix, seed: UInt64, name: String) {
-        let m = 13
+        for m in [13, 1] { compareKernels(w, rows: m, seed: seed, name: "\(name) \(w.bits)-bit, \(m) rows") }
+    }
+
+    static func compareKernels(_ w: PackedMatrix, rows m: Int, seed: UInt64, name: String) {
         let x = Tensor.randomNormal([m, w.columns], seed: seed).scalars
         let start = Tensor.randomNormal([m, w.rows], seed: seed + 1).scalars
         func product(_ arithmetic: PackedArithmetic, _ kernel: PackedKernel) -> [UInt32] {

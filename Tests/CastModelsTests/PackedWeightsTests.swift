@@ -30,6 +30,25 @@ import Testing
         let reference = try Linear.forward(x, weight: Tensor(expected, shape: ref.shape))
         let scale = max(1, reference.scalars.map(abs).max() ?? 1)
         #expect(zip(y.scalars, reference.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * scale })
+        let bits = ["Q4_0", "Q4_1", "Q4_K"].contains(typeName) ? 4 : ["Q5_0", "Q5_1", "Q5_K"].contains(typeName) ? 5 : 8
+        #expect(packed.bits == (PackedMatrix.nibblesAllowed ? bits : 8))
+    }
+
+    /// The C packer and the Swift decoder give the same matrix (layout, values, products).
+    @Test(arguments: groupTypes)
+    func cPackingIsTheSwiftDecoder(_ typeName: String) throws {
+        let ref = try #require(try DequantReference.synthetic().first { $0.type == typeName })
+        var writer = try GGUFWriter()
+        try writer.addTensor("w", dimensions: ref.shape.reversed(), type: DequantizeTests.type(named: typeName),
+                             data: DequantReference.bytes(ref.raw))
+        let file = try GGUFFile(bytes: writer.bytes(), name: "synthetic-\(typeName)")
+        let c = try #require(try file.packed(file.tensorInfo("w"), inC: true))
+        let swift = try #require(try file.packed(file.tensorInfo("w"), inC: false))
+        #expect(c.bits == swift.bits && c.bias == swift.bias && c.byteCount == swift.byteCount)
+        #expect(c.dequantized().scalars.map(\.bitPattern) == swift.dequantized().scalars.map(\.bitPattern))
+        let x = Tensor.randomNormal([2, ref.shape[1]], seed: 3)
+        let a = try Linear.forward(x, weight: .packed(c)), b = try Linear.forward(x, weight: .packed(swift))
+        #expect(a.scalars.map(\.bitPattern) == b.scalars.map(\.bitPattern))
     }
 
     @Test func floatTypesAreNotPacked() throws {
@@ -51,6 +70,12 @@ import Testing
             var mismatches = 0
             for i in 0..<dense.count where values.data[i].bitPattern != dense.data[i].bitPattern { mismatches += 1 }
             #expect(mismatches == 0, "\(info.name) (\(info.type.name)): \(mismatches) values differ")
+            let type = info.type.name
+            let bits = ["Q4_0", "Q4_1", "Q4_K"].contains(type) ? 4 : ["Q5_0", "Q5_1", "Q5_K"].contains(type) ? 5 : 8
+            #expect(packed.bits == (PackedMatrix.nibblesAllowed ? bits : 8), "\(info.name) (\(type))")
+            // q in 4 or 5 bits: 0.75 or 0.875 bytes a weight (groups of 32) instead of 1.25.
+            let panels = (info.rowCount + 15) / 16, groups = info.rowLength / packed.group
+            #expect(packed.byteCount == panels * groups * (16 * packed.group * packed.bits / 8 + 128), "\(info.name)")
             checked[info.type.name, default: 0] += 1
         }
         #expect(checked.count >= 2, "\(model): packed types \(checked)")

@@ -5,8 +5,8 @@ import Testing
 /// Every kernel path this CPU supports (portable, AVX2 + FMA, AVX-512, AVX-512 VNNI) against
 /// the written-out definitions (`PackedDefinition`), bit for bit: float32 and int8 products
 /// for 1…13 rows (all row-tile sizes and a tail past a whole tile), with and without
-/// accumulation, on matrices whose last panel leaves 1, 5, 8, 9, 15 or 16 lanes; and the
-/// dequantized rows. Each call names its path (`kernel:`), so tests running beside these
+/// accumulation, on matrices whose last panel leaves 1, 5, 8, 9, 11, 15 or 16 lanes; and the
+/// dequantized rows; with q in int8 and in 4 and 5 bits (the biases ggml's formats need). Each call names its path (`kernel:`), so tests running beside these
 /// cannot change which path runs.
 @Suite struct PackedKernelTests {
     /// The paths to check: every one up to the CPU's best.
@@ -15,10 +15,21 @@ import Testing
     /// rows % 16 = 1, 5, 8, 9, 15, 0: masked stores in either 8-lane half, or none.
     static let shapes: [(rows: Int, columns: Int, group: Int)] = [
         (1, 32, 16), (21, 64, 32), (24, 96, 16), (25, 64, 32), (47, 32, 16), (32, 160, 32),
+        (75, 64, 32), (136, 32, 16),  // one row takes whole panels four at a time, then the rest
     ]
 
-    static func matrix(_ s: (rows: Int, columns: Int, group: Int), seed: UInt64) throws -> (PackedMatrix, PackedDefinition) {
-        let (w, q, scales, offsets) = try PackedMatrixTests.random(rows: s.rows, columns: s.columns, group: s.group, seed: seed)
+    /// The q layouts: int8, 4 bits with q = nibble (Q4_1, Q4_K) or nibble − 8 (Q4_0), 5 bits
+    /// with q = stored (Q5_1, Q5_K) or stored − 16 (Q5_0); 5 bits on groups of 32 only.
+    static let layouts: [(bits: Int, bias: Int)] = [(8, 0), (4, 0), (4, 8), (5, 0), (5, 16)]
+
+    static func shapesFor(_ layout: (bits: Int, bias: Int)) -> [(rows: Int, columns: Int, group: Int)] {
+        layout.bits == 5 ? shapes.filter { $0.group == 32 } : shapes
+    }
+
+    static func matrix(_ s: (rows: Int, columns: Int, group: Int), seed: UInt64,
+                       layout: (bits: Int, bias: Int) = (8, 0)) throws -> (PackedMatrix, PackedDefinition) {
+        let (w, q, scales, offsets) = try PackedMatrixTests.random(rows: s.rows, columns: s.columns, group: s.group, seed: seed,
+                                                                   bits: layout.bits, bias: layout.bias)
         return (w, PackedDefinition(rows: s.rows, columns: s.columns, group: s.group, q: q, scales: scales, offsets: offsets))
     }
 
@@ -42,8 +53,9 @@ import Testing
 
     @Test func everyPathsFloat32ProductIsTheDefinition() throws {
         #expect(Self.kernels.contains(.portable))
-        for (i, s) in Self.shapes.enumerated() {
-            let (w, definition) = try Self.matrix(s, seed: 40 + UInt64(i))
+        for layout in Self.layouts {
+        for (i, s) in Self.shapesFor(layout).enumerated() {
+            let (w, definition) = try Self.matrix(s, seed: 40 + UInt64(i), layout: layout)
             for m in 1...13 {
                 let ldx = s.columns + 3, ldy = s.rows + 5
                 let x = Self.values(m * ldx, seed: UInt64(100 * i + m)), y = Self.values(m * ldy, seed: 7)
@@ -53,16 +65,18 @@ import Testing
                         let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
                                            arithmetic: .float32, kernel: kernel)
                         let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
-                        #expect(differ == 0, "\(kernel) shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
+                        #expect(differ == 0, "\(kernel) \(layout) shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
                     }
                 }
             }
         }
+        }
     }
 
     @Test func everyPathsInt8ProductIsTheDefinition() throws {
-        for (i, s) in Self.shapes.enumerated() {
-            let (w, definition) = try Self.matrix(s, seed: 60 + UInt64(i))
+        for layout in Self.layouts {
+        for (i, s) in Self.shapesFor(layout).enumerated() {
+            let (w, definition) = try Self.matrix(s, seed: 60 + UInt64(i), layout: layout)
             for m in 1...13 {
                 let ldx = s.columns + 3, ldy = s.rows + 5
                 let x = Self.values(m * ldx, seed: UInt64(200 * i + m)), y = Self.values(m * ldy, seed: 8)
@@ -72,10 +86,11 @@ import Testing
                         let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
                                            arithmetic: .int8, kernel: kernel)
                         let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
-                        #expect(differ == 0, "\(kernel) int8 shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
+                        #expect(differ == 0, "\(kernel) \(layout) int8 shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
                     }
                 }
             }
+        }
         }
     }
 
@@ -98,32 +113,38 @@ import Testing
     }
 
     @Test func everyPathDequantizesToTheDefinition() throws {
-        for (i, s) in Self.shapes.enumerated() {
-            let (w, definition) = try Self.matrix(s, seed: 90 + UInt64(i))
+        for layout in Self.layouts {
+        for (i, s) in Self.shapesFor(layout).enumerated() {
+            let (w, definition) = try Self.matrix(s, seed: 90 + UInt64(i), layout: layout)
             let ranges = [0..<s.rows, (s.rows / 3)..<s.rows, 0..<min(s.rows, 17), (s.rows - 1)..<s.rows]
             for range in ranges {
                 let expected = range.flatMap { n in (0..<s.columns).map { definition.weight(n, $0) } }
                 for kernel in Self.kernels {
                     var got = [Float](repeating: .nan, count: range.count * s.columns)
                     got.withUnsafeMutableBufferPointer { w.dequantizeRows(range, into: $0.baseAddress!, kernel: kernel) }
-                    #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(kernel) shape \(s), rows \(range)")
+                    #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(kernel) \(layout) shape \(s), rows \(range)")
                 }
             }
+        }
         }
     }
 
     /// Large enough for several panel blocks and threads: every path, the same bits as portable.
-    @Test func largeProductsAgreeAcrossPaths() throws {
-        let (w, _, _, _) = try PackedMatrixTests.random(rows: 1000, columns: 1024, group: 32, seed: 15)
+    @Test(arguments: [(8, 0), (4, 0), (4, 8), (5, 16)])
+    func largeProductsAgreeAcrossPaths(_ bits: Int, _ bias: Int) throws {
+        let (w, _, _, _) = try PackedMatrixTests.random(rows: 1000, columns: 1024, group: 32, seed: 15, bits: bits, bias: bias)
         let x = Self.values(30 * 1024, seed: 16), y = Self.values(30 * 1000, seed: 17)
+        // One row (decode: several panels at a time) as well as 30.
+        for m in [1, 30] {
         for arithmetic in PackedArithmetic.allCases {
-            let portable = Self.run(w, x: x, ldx: 1024, m: 30, y: y, ldy: 1000, accumulate: true,
+            let portable = Self.run(w, x: x, ldx: 1024, m: m, y: y, ldy: 1000, accumulate: true,
                                     arithmetic: arithmetic, kernel: .portable)
             for kernel in Self.kernels.dropFirst() {
-                let got = Self.run(w, x: x, ldx: 1024, m: 30, y: y, ldy: 1000, accumulate: true,
+                let got = Self.run(w, x: x, ldx: 1024, m: m, y: y, ldy: 1000, accumulate: true,
                                    arithmetic: arithmetic, kernel: kernel)
-                #expect(got.map(\.bitPattern) == portable.map(\.bitPattern), "\(kernel) \(arithmetic)")
+                #expect(got.map(\.bitPattern) == portable.map(\.bitPattern), "\(kernel) \(arithmetic) \(bits)-bit, \(m) rows")
             }
+        }
         }
     }
 

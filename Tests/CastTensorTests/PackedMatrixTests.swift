@@ -3,14 +3,18 @@ import Testing
 
 /// The packed 8-bit weight kernels against float32 sgemm on the same (dequantized) values.
 @Suite struct PackedMatrixTests {
-    /// A random packed matrix: q anywhere in int8, positive scales, offsets of either sign.
-    static func random(rows: Int, columns: Int, group: Int, seed: UInt64) throws -> (PackedMatrix, [Int8], [Float], [Float]) {
+    /// A random packed matrix: q anywhere in int8 (with 4 or 5 bits: anywhere in −bias …
+    /// 2^bits − 1 − bias, both ends included), positive scales, offsets of either sign.
+    static func random(rows: Int, columns: Int, group: Int, seed: UInt64, bits: Int = 8,
+                       bias: Int = 0) throws -> (PackedMatrix, [Int8], [Float], [Float]) {
         var rng = SeededGenerator(seed: seed)
-        let matrix = try PackedMatrix(rows: rows, columns: columns, group: group)
+        let matrix = try PackedMatrix(rows: rows, columns: columns, group: group, bits: bits, bias: bias)
         let groups = columns / group
         var q = [Int8](repeating: 0, count: rows * columns)
         var scales = [Float](repeating: 0, count: rows * groups), offsets = scales
-        for i in q.indices { q[i] = Int8(truncatingIfNeeded: Int.random(in: -128...127, using: &rng)) }
+        let range = bits < 8 ? -bias...((1 << bits) - 1 - bias) : -128...127
+        for i in q.indices { q[i] = Int8(truncatingIfNeeded: Int.random(in: range, using: &rng)) }
+        if bits < 8, q.count >= 2 { q[0] = Int8(range.lowerBound); q[q.count - 1] = Int8(range.upperBound) }
         for i in scales.indices {
             scales[i] = Float.random(in: 0.0005...0.02, using: &rng)
             offsets[i] = Float.random(in: -0.1...0.1, using: &rng)
@@ -175,6 +179,45 @@ import Testing
         #expect(LayerTestSupport.throwsNaming(["token id 50", "position 1"]) {
             var out = Tensor()
             try Embedding.forward(ids: [1, 50], table: .packed(w), into: &out)
+        })
+    }
+
+    /// q in 4 or 5 bits: 0.75 or 0.875 bytes a weight with groups of 32 (1.25 with int8),
+    /// chosen from the q range; the same values and products as the int8 layout, bit for bit.
+    @Test func fewerBitLayoutsAreSmallerAndTheSame() throws {
+        for (bits, bias, range) in [(4, 0, 0...15), (4, 8, -8...7), (4, 3, -3...12), (5, 16, -16...15), (5, 0, 0...31), (5, 7, -7...20)] {
+            let (small, q, scales, offsets) = try Self.random(rows: 37, columns: 96, group: 32, seed: 31, bits: bits, bias: bias)
+            #expect(small.bits == bits && small.bias == bias)
+            let large = try PackedMatrix(rows: 37, columns: 96, group: 32)
+            q.withUnsafeBufferPointer { qp in
+                for n in 0..<37 {
+                    for g in 0..<3 {
+                        large.setGroup(row: n, group: g, values: qp.baseAddress! + n * 96 + g * 32,
+                                       scale: scales[n * 3 + g], offset: offsets[n * 3 + g])
+                    }
+                }
+            }
+            #expect(small.byteCount == 3 * 3 * (bits * 64 + 128) && large.byteCount == 3 * 3 * (512 + 128))
+            #expect(small.dequantized().scalars.map(\.bitPattern) == large.dequantized().scalars.map(\.bitPattern))
+            let x = Tensor.randomNormal([3, 96], seed: 32)
+            for arithmetic in PackedArithmetic.allCases {
+                let a = try Linear.forward(x, weight: .packed(small), arithmetic: arithmetic)
+                let b = try Linear.forward(x, weight: .packed(large), arithmetic: arithmetic)
+                #expect(a.scalars.map(\.bitPattern) == b.scalars.map(\.bitPattern), "\(bits) bits, bias \(bias) \(arithmetic)")
+            }
+            let chosen = try PackedMatrix(rows: 4, columns: 32, group: 32, qRange: range)
+            #expect(chosen.bits == (PackedMatrix.nibblesAllowed ? bits : 8))
+        }
+        for range in [-32...31, 0...32, -128...127, (-33)...(-2)] {
+            #expect(try PackedMatrix(rows: 4, columns: 32, group: 32, qRange: range).bits == 8, "\(range)")
+        }
+        // 5 bits need groups of 32 (a group of 16 would leave the next one unaligned).
+        #expect(try PackedMatrix(rows: 4, columns: 32, group: 16, qRange: -16...15).bits == 8)
+        #expect(LayerTestSupport.throwsNaming(["4 bits", "16"]) {
+            _ = try PackedMatrix(rows: 4, columns: 32, group: 32, bits: 4, bias: 16)
+        })
+        #expect(LayerTestSupport.throwsNaming(["5 bits", "group 16"]) {
+            _ = try PackedMatrix(rows: 4, columns: 32, group: 16, bits: 5, bias: 0)
         })
     }
 

@@ -8,6 +8,15 @@
 // rounds). Rows are stored in panels of 16 for the matrix-product kernel: panel p holds rows
 // 16p … 16p+15, group by group; a group is `group` columns × 16 rows of int8 (column-major,
 // so one 16-byte load is one column of the panel), then 16 float scales and 16 float offsets.
+//
+// A matrix whose q all lie in 0 … 15 after adding `bias` (ggml's Q4_0, Q4_1, Q4_K) may keep
+// them in 4 bits instead (`bits` = 4, half the bytes): in a group, byte i · 16 + lane for
+// i < group / 2 holds column i in its low nibble and column i + group / 2 in its high one,
+// and q = nibble − bias. With q + bias in 0 … 31 (Q5_0, Q5_1, Q5_K; groups of 32 only, so
+// groups stay 64-byte aligned), `bits` = 5: the same nibbles, then 64 bytes of fifth bits,
+// column k's 16 lanes as the bits of the little-endian 16-bit word at 2k, and
+// q = (nibble | fifth << 4) − bias. The kernels unpack such a group to the int8 form above and
+// then do the same operations, so every layout gives the same bits.
 #include <stddef.h>
 #include <stdint.h>
 #include "kernel_dispatch.h"
@@ -18,24 +27,28 @@ enum { CAST_PANEL_ROWS = 16 };
 enum { CAST_TILE_ROWS = 12 };
 
 typedef struct {
-    const int8_t *data;  // 64-byte aligned, cast_packed_bytes(rows, columns, group) bytes
+    const int8_t *data;  // 64-byte aligned, cast_packed_bytes(rows, columns, group, bits) bytes
     int rows;            // output features
     int columns;         // input features, a multiple of group
     int group;           // 16 or 32
+    int bits;            // 8 (int8 q), 4 or 5 (q = unsigned bits − bias)
+    int bias;            // 0 with 8 bits; q + bias fits the bits otherwise
 } CastPackedMatrix;
 
-static inline size_t cast_packed_group_bytes(int group) { return (size_t)group * CAST_PANEL_ROWS + 128; }
-static inline size_t cast_packed_panel_bytes(int columns, int group) {
-    return (size_t)(columns / group) * cast_packed_group_bytes(group);
+/// Bytes of a group's q (then 16 scales and 16 offsets, 128 bytes).
+static inline size_t cast_packed_q_bytes(int group, int bits) { return (size_t)group * CAST_PANEL_ROWS * bits / 8; }
+static inline size_t cast_packed_group_bytes(int group, int bits) { return cast_packed_q_bytes(group, bits) + 128; }
+static inline size_t cast_packed_panel_bytes(int columns, int group, int bits) {
+    return (size_t)(columns / group) * cast_packed_group_bytes(group, bits);
 }
 static inline int cast_packed_panels(int rows) { return (rows + CAST_PANEL_ROWS - 1) / CAST_PANEL_ROWS; }
-static inline size_t cast_packed_bytes(int rows, int columns, int group) {
-    return (size_t)cast_packed_panels(rows) * cast_packed_panel_bytes(columns, group);
+static inline size_t cast_packed_bytes(int rows, int columns, int group, int bits) {
+    return (size_t)cast_packed_panels(rows) * cast_packed_panel_bytes(columns, group, bits);
 }
-/// Byte offset of the group holding W[row, g·group …] (its int8 block; scales follow it).
-static inline size_t cast_packed_group_offset(int row, int g, int columns, int group) {
-    return (size_t)(row / CAST_PANEL_ROWS) * cast_packed_panel_bytes(columns, group)
-         + (size_t)g * cast_packed_group_bytes(group);
+/// Byte offset of the group holding W[row, g·group …] (its q block; scales follow it).
+static inline size_t cast_packed_group_offset(int row, int g, int columns, int group, int bits) {
+    return (size_t)(row / CAST_PANEL_ROWS) * cast_packed_panel_bytes(columns, group, bits)
+         + (size_t)g * cast_packed_group_bytes(group, bits);
 }
 
 /// y[r, n] = Σ_k x[r, k] · W[n, k] for rows r < m and the rows n of panels
@@ -89,5 +102,20 @@ void cast_packed_matmul_int8_using(CastKernel kernel, const CastPackedMatrix *w,
 
 /// 1 when the int8 products run on AVX-512 VNNI (else AVX2 or portable, same results).
 int cast_packed_uses_vnni(void);
+
+// MARK: packing ggml block formats (load time)
+
+/// ggml type ids of the block formats cast_pack_ggml_rows reads.
+enum {
+    CAST_GGML_Q4_0 = 2, CAST_GGML_Q4_1 = 3, CAST_GGML_Q5_0 = 6, CAST_GGML_Q5_1 = 7, CAST_GGML_Q8_0 = 8,
+    CAST_GGML_Q4_K = 12, CAST_GGML_Q5_K = 13, CAST_GGML_Q6_K = 14,
+};
+
+/// Decodes rows [row_begin, row_end) of a ggml tensor of `type` (rows of `row_bytes` bytes from
+/// `source`) into `w` (its data written through: the matrix being filled; a whole panel's rows
+/// must be written by one thread), in w's layout. Returns 0 (writing nothing) for a type it
+/// does not read or a group size that does not match the type's.
+int cast_pack_ggml_rows(int type, const void *source, size_t row_bytes, int row_begin, int row_end,
+                        const CastPackedMatrix *w);
 
 #endif

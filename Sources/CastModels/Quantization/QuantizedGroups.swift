@@ -24,6 +24,19 @@ enum QuantizedGroups {
         }
     }
 
+    /// The values q takes in `type`'s groups (decode's output): the layout `PackedMatrix`
+    /// chooses follows it (4 bits for Q4_0, Q4_1, Q4_K).
+    static func qRange(_ type: GGMLType) -> ClosedRange<Int> {
+        switch type {
+        case .q4_0: -8...7
+        case .q4_1, .q4_K: 0...15
+        case .q5_0: -16...15
+        case .q5_1, .q5_K: 0...31
+        case .q6_K: -32...31
+        default: -128...127
+        }
+    }
+
     /// One block of `type` into `type.blockSize` values of q and one scale and offset per group.
     static func decode(_ type: GGMLType, _ block: UnsafeRawPointer, q: UnsafeMutablePointer<Int8>,
                        scales: UnsafeMutablePointer<Float>, offsets: UnsafeMutablePointer<Float>) {
