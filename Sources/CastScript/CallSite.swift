@@ -1,12 +1,17 @@
-/// A call node's arguments, read from here so that evaluating them copies no syntax (taking
-/// them out of the node's enum case would), and what one interpreter remembers of the call:
+/// A call node's callee, arguments and source, read from here so that evaluating them copies
+/// no syntax (taking them out of the node's enum case would), and what one interpreter
+/// remembers of the call:
 /// the builtin its name resolved to (while no variable shadows a builtin's name:
 /// `Interpreter.cacheOwner` is replaced when one does), and a buffer of argument slots to
 /// bind the next call into. Written without a lock: a syntax tree is evaluated by one
 /// interpreter at a time (only `Interpreter.Prepared`, which is not Sendable, keeps one past
 /// the run that parsed it).
 final class CallSite: @unchecked Sendable {
+    /// Evaluated when the site remembers no builtin for the interpreter.
+    let callee: Expr
     let arguments: [CallArgument]
+    /// The whole call expression.
+    let range: SourceRange
     /// How each argument is evaluated, by index.
     let operands: [Operand]
     // Unchecked: a dynamic exclusivity check on each read cost more than the rest of the read.
@@ -22,8 +27,10 @@ final class CallSite: @unchecked Sendable {
         case expression
     }
 
-    init(_ arguments: [CallArgument]) {
+    init(callee: Expr, arguments: [CallArgument], range: SourceRange) {
+        self.callee = callee
         self.arguments = arguments
+        self.range = range
         operands = arguments.map { argument in
             switch argument.value.kind {
             case .number(let x): .constant(.number(x))

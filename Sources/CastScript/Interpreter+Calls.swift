@@ -3,16 +3,21 @@ extension Interpreter {
     /// parameters by position, then by name, and checked against their types before the
     /// body runs. An engine error comes back located at the call.
     func call(_ e: Expr) throws -> Value {
-        // Every call node has a site (`Expr.init`); its arguments are read from there.
+        // Every call node has a site (`Expr.init`); the call is read from there.
         guard let site = e.callSite else { preconditionFailure("a call without its site") }
-        let builtin = try site.builtin(for: self) ?? callee(of: e, site)
-        var call = Call(builtin: builtin, interpreter: self, range: e.range, slots: site.takeSlots(for: builtin))
+        return try call(site)
+    }
+
+    /// Evaluates the call `site` belongs to, as `call(_:)` does.
+    func call(_ site: CallSite) throws -> Value {
+        let builtin = try site.builtin(for: self) ?? callee(of: site)
+        var call = Call(builtin: builtin, interpreter: self, range: site.range, slots: site.takeSlots(for: builtin))
         let given = try bind(&call, site)
         let result: Value
         do {
             result = try builtin.body(&call)
         } catch {
-            throw Self.located(error, of: builtin, at: e.range)
+            throw Self.located(error, of: builtin, at: site.range)
         }
         site.giveBack(&call.slots, given: given)
         return result
@@ -30,16 +35,18 @@ extension Interpreter {
     /// The builtin a call's callee evaluates to, remembered on its site when the callee is a
     /// builtin's own name. Out of line: a call whose site remembers its builtin skips it.
     @inline(never)
-    private func callee(of e: Expr, _ site: CallSite) throws -> Builtin {
-        guard case .call(let calleeExpression, _, _) = e.kind else { preconditionFailure("not a call") }
+    private func callee(of site: CallSite) throws -> Builtin {
+        let calleeExpression = site.callee
+        // Only a name that finds the builtin itself, not a variable holding one (`f = len`),
+        // which an assignment can change without replacing `cacheOwner`. Looked up here, as
+        // evaluating the name would, so that each table is searched once.
+        if case .name(let name) = calleeExpression.kind, variable(name) == nil, let builtin = builtins[name] {
+            site.remember(builtin, for: self)
+            return builtin
+        }
         let callee = try evaluate(calleeExpression)
         guard case .builtin(let builtin) = callee else {
             throw ScriptError(.type, "\(callee.typeWithArticle) cannot be called", at: calleeExpression.range)
-        }
-        // Only a name that found the builtin itself, not a variable holding one (`f = len`),
-        // which an assignment can change without replacing `cacheOwner`.
-        if case .name(let name) = calleeExpression.kind, variable(name) == nil {
-            site.remember(builtin, for: self)
         }
         return builtin
     }

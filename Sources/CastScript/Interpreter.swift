@@ -120,9 +120,16 @@ public final class Interpreter {
     public func evaluate(_ prepared: Prepared) throws -> Value {
         var last: Value = .none
         do {
-            // Through a buffer pointer: iterating the array copies each statement.
+            // Through a buffer pointer: iterating the array copies each statement. A call
+            // statement goes straight to its site (see `Statement.callSite`).
             try prepared.program.statements.withUnsafeBufferPointer { statements in
-                for i in statements.indices { last = try execute(statements[i]) ?? .none }
+                for i in statements.indices {
+                    if let site = statements[i].callSite {
+                        last = try call(site)
+                    } else {
+                        last = try execute(statements[i]) ?? .none
+                    }
+                }
             }
         } catch {
             throw Self.located(error, in: prepared)

@@ -27,10 +27,14 @@ public struct Lexer {
         return Scan(tokens: lexer.tokens, error: lexer.error, openBrackets: lexer.brackets, openString: lexer.openString)
     }
 
+    /// The source's scalars when it is not all ASCII; empty when it is (`bytes` holds it).
     private let text: [Unicode.Scalar]
-    /// The source's bytes when it is all ASCII (then byte i is scalar i), so a string
-    /// literal's text is copied at once instead of scalar by scalar; nil otherwise.
-    private let ascii: [UInt8]?
+    /// The source's UTF-8. When it is all ASCII, byte i is scalar i, so a string literal's
+    /// text is copied at once instead of scalar by scalar.
+    private let bytes: [UInt8]
+    private let isASCII: Bool
+    /// How many scalars the source has.
+    private let count: Int
     private var position = 0, line = 1, column = 1
     private var tokens: [Token] = []
     private var brackets: [Token] = []
@@ -42,20 +46,15 @@ public struct Lexer {
         // Plain loops over the bytes, which the compiler vectorizes: decoding scalars one by
         // one cost more than the rest of lexing a short line.
         let isASCII = bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0, |) < 0x80 }
-        if isASCII {
-            ascii = bytes
-            text = Array(unsafeUninitializedCapacity: bytes.count) { scalars, count in
-                bytes.withUnsafeBufferPointer { buffer in
-                    for i in buffer.indices { scalars[i] = Unicode.Scalar(buffer[i]) }
-                }
-                count = bytes.count
-            }
-        } else {
-            ascii = nil
-            text = Array(source.unicodeScalars)
-        }
-        // A line holds a few tokens; reserving room for them spares regrowing the array.
-        tokens.reserveCapacity(min(text.count + 1, 32))
+        self.bytes = bytes
+        self.isASCII = isASCII
+        // An ASCII source is read from its bytes alone: making its scalars too cost an array.
+        text = isASCII ? [] : Array(source.unicodeScalars)
+        count = isASCII ? bytes.count : text.count
+        // A line holds a few tokens; reserving room for them spares regrowing the array. At
+        // most 12 (under 1 KiB): a block that small comes from malloc's per-thread cache, where
+        // one of 32 took longer to allocate and free than the rest of lexing a short line.
+        tokens.reserveCapacity(min(count + 1, 12))
     }
 
     /// Text from scalars. Built through UTF-8 bytes: appending to a `String.UnicodeScalarView`
@@ -92,12 +91,17 @@ public struct Lexer {
 
     private var location: SourceLocation { SourceLocation(offset: position, line: line, column: column) }
 
+    /// Scalar `i` of the source (`i < count`).
+    private func scalar(_ i: Int) -> Unicode.Scalar {
+        isASCII ? Unicode.Scalar(bytes[i]) : text[i]
+    }
+
     private func peek(_ ahead: Int = 0) -> Unicode.Scalar? {
-        position + ahead < text.count ? text[position + ahead] : nil
+        position + ahead < count ? scalar(position + ahead) : nil
     }
 
     private mutating func advance() {
-        if text[position] == "\n" {
+        if scalar(position) == "\n" {
             line += 1
             column = 1
         } else {
@@ -151,9 +155,10 @@ public struct Lexer {
     private mutating func lexIdentifier(from start: SourceLocation) {
         let nameStart = position
         while let c = peek(), c.continuesIdentifier { advance() }
-        let word = Self.string(text[nameStart..<position])
+        let word = isASCII ? String(decoding: bytes[nameStart..<position], as: UTF8.self)
+                           : Self.string(text[nameStart..<position])
         // Keywords are 2 to 5 lowercase letters: most names need no comparison with them.
-        let mayBeKeyword = (2...5).contains(position - nameStart) && text[nameStart].value &- 97 < 26
+        let mayBeKeyword = (2...5).contains(position - nameStart) && scalar(nameStart).value &- 97 < 26
         let kind: TokenKind = (mayBeKeyword ? Keyword(rawValue: word) : nil).map { .keyword($0) } ?? .identifier(word)
         tokens.append(Token(kind: kind, range: SourceRange(start, location)))
     }
@@ -215,15 +220,15 @@ public struct Lexer {
         for _ in 0..<(triple ? 3 : 1) { advance() }
         // The common literal, ASCII text on one line with no escapes: one copy, straight
         // into the string.
-        if !triple, let ascii {
+        if !triple, isASCII {
             let closer = UInt8(quote.value)
             var end = position
-            while end < ascii.count, ascii[end] != closer, ascii[end] != UInt8(ascii: "\\"), ascii[end] != UInt8(ascii: "\n"),
-                  ascii[end] != UInt8(ascii: "\r") {
+            while end < bytes.count, bytes[end] != closer, bytes[end] != UInt8(ascii: "\\"), bytes[end] != UInt8(ascii: "\n"),
+                  bytes[end] != UInt8(ascii: "\r") {
                 end += 1
             }
-            if end < ascii.count, ascii[end] == closer {
-                let content = String(decoding: ascii[position..<end], as: UTF8.self)
+            if end < bytes.count, bytes[end] == closer {
+                let content = String(decoding: bytes[position..<end], as: UTF8.self)
                 column += end + 1 - position
                 position = end + 1
                 tokens.append(Token(kind: .string(content), range: SourceRange(start, location)))
@@ -264,11 +269,11 @@ public struct Lexer {
                 // break) are copied at once: a long literal is most of a line.
                 let runStart = position
                 position += 1
-                while position < text.count, text[position] != quote, text[position] != "\\",
-                      text[position] != "\n", text[position] != "\r" {
+                while position < count, scalar(position) != quote, scalar(position) != "\\",
+                      scalar(position) != "\n", scalar(position) != "\r" {
                     position += 1
                 }
-                if let ascii { content.append(ascii[runStart..<position]) } else { content.append(text[runStart..<position]) }
+                if isASCII { content.append(bytes[runStart..<position]) } else { content.append(text[runStart..<position]) }
                 column += position - runStart
             }
         }

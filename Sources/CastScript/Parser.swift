@@ -27,15 +27,32 @@ public struct Parser {
         if case .punctuation(let q) = tokens[index].kind { q == p } else { false }
     }
 
-    private func peekKind(_ ahead: Int) -> TokenKind {
-        tokens[min(index + ahead, tokens.count - 1)].kind
+    // The tests below read the token in place: comparing a copy of it (`current.kind == …`)
+    // copied its text, which a short line did more often than anything else the parser does.
+
+    /// Whether the current token ends a statement's line: a line break or the end of the input.
+    private var atNewline: Bool { if case .newline = tokens[index].kind { true } else { false } }
+    private var atEnd: Bool { if case .end = tokens[index].kind { true } else { false } }
+
+    private func at(_ k: Keyword) -> Bool {
+        if case .keyword(let word) = tokens[index].kind { word == k } else { false }
+    }
+
+    /// Whether the token `ahead` of the current one is `p`.
+    private func peekIs(_ p: Punctuation, ahead: Int) -> Bool {
+        if case .punctuation(let q) = tokens[min(index + ahead, tokens.count - 1)].kind { q == p } else { false }
     }
 
     @discardableResult
     private mutating func advance() -> Token {
         let token = tokens[index]
-        if index < tokens.count - 1 { index += 1 }
+        skip()
         return token
+    }
+
+    /// Moves past the current token (staying on the final `.end`) without copying it.
+    private mutating func skip() {
+        if index < tokens.count - 1 { index += 1 }
     }
 
     private mutating func take(_ p: Punctuation) -> Token? {
@@ -51,10 +68,10 @@ public struct Parser {
     mutating func program() throws -> Program {
         var statements: [Statement] = []
         while true {
-            while current.kind == .newline || at(.semicolon) { advance() }
-            if current.kind == .end { break }
+            while atNewline || at(.semicolon) { advance() }
+            if atEnd { break }
             statements.append(try statement())
-            guard current.kind == .newline || current.kind == .end || at(.semicolon) else {
+            guard atNewline || atEnd || at(.semicolon) else {
                 throw error("expected the end of the statement (a new line or ';'), found \(current.quoted)")
             }
         }
@@ -70,7 +87,7 @@ public struct Parser {
             throw error("cannot assign to \(Self.describe(target)): only a name can be assigned to, as in x = … "
                         + "(to compare, write '==')", at: target.range)
         }
-        if current.kind == .newline || current.kind == .end || at(.semicolon) {
+        if atNewline || atEnd || at(.semicolon) {
             throw error("expected a value after '=' (\(name) = …)", at: equals.range)
         }
         let value = try expression()
@@ -134,7 +151,7 @@ public struct Parser {
 
     private mutating func or(first: Expr? = nil) throws -> Expr {
         var left = try and(first: first)
-        while current.kind == .keyword(.or) {
+        while at(.or) {
             advance()
             let right = try and()
             left = Expr(.binary(.or, left, right), SourceRange(from: left.range, to: right.range))
@@ -144,7 +161,7 @@ public struct Parser {
 
     private mutating func and(first: Expr? = nil) throws -> Expr {
         var left = try not(first: first)
-        while current.kind == .keyword(.and) {
+        while at(.and) {
             advance()
             let right = try not()
             left = Expr(.binary(.and, left, right), SourceRange(from: left.range, to: right.range))
@@ -153,7 +170,7 @@ public struct Parser {
     }
 
     private mutating func not(first: Expr? = nil) throws -> Expr {
-        guard first == nil, current.kind == .keyword(.not) else { return try comparison(first: first) }
+        guard first == nil, at(.not) else { return try comparison(first: first) }
         let op = advance()
         let operand = try nested { try $0.not() }
         return Expr(.unary(.not, operand), SourceRange(from: op.range, to: operand.range))
@@ -282,13 +299,13 @@ public struct Parser {
         arguments.reserveCapacity(4)   // most calls have a few: spares regrowing the array
         var seenKeyword: CallArgument?
         while !at(.rightParen) {
-            guard current.kind != .end else { throw unclosed(open, expected: .rightParen) }
+            guard !atEnd else { throw unclosed(open, expected: .rightParen) }
             if at(.comma) { throw error("expected an argument before ','") }
             var argument: CallArgument
-            if case .identifier(let label) = current.kind, peekKind(1) == .punctuation(.colon) {
+            if case .identifier(let label) = tokens[index].kind, peekIs(.colon, ahead: 1) {
                 let labelRange = advance().range
                 advance()
-                if at(.comma) || at(.rightParen) || current.kind == .end {
+                if at(.comma) || at(.rightParen) || atEnd {
                     throw error("expected a value for '\(label):'")
                 }
                 argument = CallArgument(label: label, labelRange: labelRange, value: try expression())
@@ -297,7 +314,7 @@ public struct Parser {
                 }
                 seenKeyword = argument
             } else {
-                if case .identifier(let label) = current.kind, peekKind(1) == .punctuation(.assign) {
+                if case .identifier(let label) = tokens[index].kind, peekIs(.assign, ahead: 1) {
                     throw error("keyword arguments are written with ':', as in \(label): …", at: tokens[index + 1].range)
                 }
                 argument = CallArgument(label: nil, labelRange: nil, value: try expression())
@@ -333,24 +350,35 @@ public struct Parser {
     // MARK: atoms
 
     private mutating func primary() throws -> Expr {
+        // The token's parts, not a copy of it (see `atNewline`).
+        let range = tokens[index].range
+        switch tokens[index].kind {
+        case .number(let value):
+            skip()
+            return Expr(.number(value), range)
+        case .string(let text):
+            skip()
+            return Expr(.string(text), range)
+        case .keyword(let word) where word == .true || word == .false:
+            skip()
+            return Expr(.bool(word == .true), range)
+        case .keyword(.none):
+            skip()
+            return Expr(.none, range)
+        case .identifier(let name):
+            if isReservedWord(name) { throw reserved(name, range) }
+            skip()
+            return Expr(.name(name), range)
+        default:
+            return try bracketed()
+        }
+    }
+
+    /// A parenthesized expression or a list, else the error for a token that starts no
+    /// expression.
+    private mutating func bracketed() throws -> Expr {
         let token = current
         switch token.kind {
-        case .number(let value):
-            advance()
-            return Expr(.number(value), token.range)
-        case .string(let text):
-            advance()
-            return Expr(.string(text), token.range)
-        case .keyword(.true), .keyword(.false):
-            advance()
-            return Expr(.bool(token.kind == .keyword(.true)), token.range)
-        case .keyword(.none):
-            advance()
-            return Expr(.none, token.range)
-        case .identifier(let name):
-            if isReservedWord(name) { throw reserved(name, token.range) }
-            advance()
-            return Expr(.name(name), token.range)
         case .punctuation(.leftParen):
             advance()
             if at(.rightParen) { throw error("expected an expression inside '( )'") }

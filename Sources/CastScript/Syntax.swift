@@ -68,7 +68,11 @@ public struct Expr: Sendable {
         self.kind = kind
         self.range = range
         depth = 1 + kind.childDepth
-        if case .call(_, let arguments, _) = kind { callSite = CallSite(arguments) } else { callSite = nil }
+        if case .call(let callee, let arguments, _) = kind {
+            callSite = CallSite(callee: callee, arguments: arguments, range: range)
+        } else {
+            callSite = nil
+        }
     }
 }
 
@@ -115,6 +119,15 @@ public struct Statement: Sendable {
 
     public var kind: Kind
     public var range: SourceRange
+    /// For an expression statement that is a call, the call's site: running the statement
+    /// goes straight to it (matching `kind` for the expression copied it).
+    let callSite: CallSite?
+
+    init(kind: Kind, range: SourceRange) {
+        self.kind = kind
+        self.range = range
+        if case .expression(let e) = kind { callSite = e.callSite } else { callSite = nil }
+    }
 }
 
 /// A parsed script or cell.

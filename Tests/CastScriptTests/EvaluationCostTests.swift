@@ -147,6 +147,34 @@ struct EvaluationCostTests {
         #expect(try s.interpreter.evaluate(keyword) == .range(RangeValue(start: 0, end: 6, step: 3)))
     }
 
+    @Test("a call statement runs from its call's site: same values, errors where the call is written")
+    func statementSites() throws {
+        // Only an expression statement that is a call goes straight to its site.
+        func site(_ source: String) throws -> Bool { try Parser.parse(source).statements[0].callSite != nil }
+        #expect(try site("len(x)"))
+        #expect(try site("(len(x))"))
+        #expect(try !site("y = len(x)"))
+        #expect(try !site("len(x) + 1"))
+        #expect(try !site("x"))
+        let s = Sandbox()
+        try s.interpreter.run("x = 5")
+        // The whole call, parentheses included, for an error about the call; the argument for
+        // one about it.
+        let cases = ["len()": "1:1: len: missing argument", "  ( len() )": "1:3: len: missing argument",
+                     "(len)(x)": "1:7: len: 'value' must be", "x(1)": "1:1: a number cannot be called",
+                     "len(\"ab\"); len(x)": "1:16: len: 'value' must be"]
+        for (source, expected) in cases {
+            let prepared = try s.interpreter.prepare(source)
+            for _ in 0..<2 {
+                let error = Self.error(s.interpreter, prepared)
+                #expect(error?.hasPrefix(expected) == true, "\(source): \(error ?? "no error")")
+            }
+        }
+        let statements = try s.interpreter.prepare("y = len(\"abc\"); len(\"ab\"); (len([y]))")
+        for _ in 0..<2 { #expect(try s.interpreter.evaluate(statements) == .number(1)) }
+        #expect(s.interpreter.variable("y") == .number(3))
+    }
+
     @Test("errors of a parsed script keep their line, column and source, evaluated once or again")
     func locatedErrors() throws {
         let s = Sandbox()
