@@ -18,43 +18,55 @@ AVX2 static __m256i lane_mask(int lanes) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// One panel (16 outputs, as two 8-lane halves) × ROWS ≤ 6 rows of x over all of k: 2·ROWS
-// accumulators, the two halves' weights and x fit the 16 vector registers (scale and offset
-// are read from L1). A 12-row tile is two 6-row passes over the panel.
+// One panel (16 outputs, as two 8-lane halves) × `rows` ≤ 6 rows of x over all of k (`rows`,
+// `packed8` constants after inlining): 2·rows accumulators, the two halves' weights and x fit
+// the 16 vector registers (scale and offset are read from L1). A 12-row tile is two 6-row
+// passes over the panel.
+AVX2 static inline __attribute__((always_inline)) void tile_body(
+        const CastPackedMatrix *w, int panel, const float *x, long ldx, float *y, long ldy, __m256i mask0,
+        __m256i mask1, int accumulate, const int rows, const int packed8) {
+    enum { PASS_ROWS = 6 };
+    const int group = w->group, groups = w->columns / group;
+    __m256 acc0[PASS_ROWS], acc1[PASS_ROWS];
+    for (int r = 0; r < rows; r++) {
+        acc0[r] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();
+        acc1[r] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();
+    }
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *base = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q = base;
+        if (!packed8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
+        const float *factors = (const float *)(base + q_bytes);
+        const float *xg = x + g * group;
+        for (int k = 0; k < group; k++) {
+            __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));
+            __m256 weight0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+            __m256 weight1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(bytes, bytes)));
+            weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors), _mm256_load_ps(factors + 16));
+            weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors + 8), _mm256_load_ps(factors + 24));
+            for (int r = 0; r < rows; r++) {
+                const __m256 xr = _mm256_broadcast_ss(xg + r * ldx + k);
+                acc0[r] = _mm256_fmadd_ps(xr, weight0, acc0[r]);
+                acc1[r] = _mm256_fmadd_ps(xr, weight1, acc1[r]);
+            }
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_maskstore_ps(y + r * ldy, mask0, acc0[r]);
+        _mm256_maskstore_ps(y + r * ldy + 8, mask1, acc1[r]);
+    }
+}
+
+// 8-bit groups get a loop of their own, so with only 16 vector registers the 4/5-bit
+// unpacking's constants can never push the rows' accumulators out to the stack (measured the
+// same on Zen 5 either way).
 #define DEFINE_TILE(ROWS)                                                                          \
 AVX2 static void tile##ROWS(const CastPackedMatrix *w, int panel, const float *x, long ldx,        \
                             float *y, long ldy, __m256i mask0, __m256i mask1, int accumulate) {     \
-    const int group = w->group, groups = w->columns / group;                                       \
-    __m256 acc0[ROWS], acc1[ROWS];                                                                 \
-    for (int r = 0; r < ROWS; r++) {                                                               \
-        acc0[r] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();       \
-        acc1[r] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();   \
-    }                                                                                              \
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;             \
-    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));                            \
-    const int8_t *base = group_base(w, panel, 0);                                                  \
-    for (int g = 0; g < groups; g++, base += step) {                                               \
-        const int8_t *q = base;                                                                    \
-        if (w->bits != 8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; } \
-        const float *factors = (const float *)(base + q_bytes);                                    \
-        const float *xg = x + g * group;                                                           \
-        for (int k = 0; k < group; k++) {                                                          \
-            __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));            \
-            __m256 weight0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));                      \
-            __m256 weight1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(bytes, bytes))); \
-            weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors), _mm256_load_ps(factors + 16));   \
-            weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors + 8), _mm256_load_ps(factors + 24)); \
-            for (int r = 0; r < ROWS; r++) {                                                       \
-                const __m256 xr = _mm256_broadcast_ss(xg + r * ldx + k);                           \
-                acc0[r] = _mm256_fmadd_ps(xr, weight0, acc0[r]);                                   \
-                acc1[r] = _mm256_fmadd_ps(xr, weight1, acc1[r]);                                   \
-            }                                                                                      \
-        }                                                                                          \
-    }                                                                                              \
-    for (int r = 0; r < ROWS; r++) {                                                               \
-        _mm256_maskstore_ps(y + r * ldy, mask0, acc0[r]);                                          \
-        _mm256_maskstore_ps(y + r * ldy + 8, mask1, acc1[r]);                                      \
-    }                                                                                              \
+    if (w->bits == 8) tile_body(w, panel, x, ldx, y, ldy, mask0, mask1, accumulate, ROWS, 1);      \
+    else tile_body(w, panel, x, ldx, y, ldy, mask0, mask1, accumulate, ROWS, 0);                   \
 }
 DEFINE_TILE(1) DEFINE_TILE(2) DEFINE_TILE(3) DEFINE_TILE(4) DEFINE_TILE(5) DEFINE_TILE(6)
 
@@ -65,6 +77,14 @@ static const TileKernel tiles[PASS_ROWS + 1] = {0, tile1, tile2, tile3, tile4, t
 AVX2 void cast_avx2_tile(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows,
                          float *y, long ldy, int lanes, int accumulate) {
     const __m256i mask0 = lane_mask(lanes), mask1 = lane_mask(lanes - 8);
+    CastPackedMatrix unpacked;
+    int8_t *scratch;
+    if (w->bits != 8 && rows > PASS_ROWS
+        && (scratch = cast_panel_scratch(cast_packed_panel_bytes(w->columns, w->group, 8)))) {
+        unpacked = cast_unpack_panel_avx2(w, panel, scratch);  // once for all the passes
+        w = &unpacked;
+        panel = 0;
+    }
     for (int r0 = 0; r0 < rows; r0 += PASS_ROWS) {
         const int count = rows - r0 < PASS_ROWS ? rows - r0 : PASS_ROWS;
         tiles[count](w, panel, x + r0 * ldx, ldx, y + r0 * ldy, ldy, mask0, mask1, accumulate);
@@ -73,7 +93,8 @@ AVX2 void cast_avx2_tile(const CastPackedMatrix *w, int panel, const float *x, l
 
 // One row × 4 whole panels: 8 independent chains of FMAs (two 8-lane halves per panel)
 // instead of 2, each output's operations those of tile1, in its order.
-AVX2 void cast_avx2_row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate) {
+AVX2 static inline __attribute__((always_inline)) void row_panels_body(
+        const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate, const int packed8) {
     enum { P = CAST_AVX2_ROW_PANELS };
     const int group = w->group, groups = w->columns / group;
     const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
@@ -91,7 +112,7 @@ AVX2 void cast_avx2_row_panels(const CastPackedMatrix *w, int panel, const float
         for (int p = 0; p < P; p++) {
             const int8_t *b = base + p * panel_bytes;
             q[p] = b;
-            if (w->bits != 8) { cast_unpack_group_avx2(w, b, unpacked[p]); q[p] = unpacked[p]; }
+            if (!packed8) { cast_unpack_group_avx2(w, b, unpacked[p]); q[p] = unpacked[p]; }
             factors[p] = (const float *)(b + q_bytes);
         }
         const float *xg = x + g * group;
@@ -112,6 +133,12 @@ AVX2 void cast_avx2_row_panels(const CastPackedMatrix *w, int panel, const float
         _mm256_storeu_ps(y + 16 * p, acc0[p]);
         _mm256_storeu_ps(y + 16 * p + 8, acc1[p]);
     }
+}
+
+// 8-bit groups get a loop of their own, as in the tiles.
+AVX2 void cast_avx2_row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate) {
+    if (w->bits == 8) row_panels_body(w, panel, x, y, accumulate, 1);
+    else row_panels_body(w, panel, x, y, accumulate, 0);
 }
 
 /// Transposes 8 × 8 floats in place: v[c] holds column c of 8 rows, afterwards v[r] row r.

@@ -44,7 +44,7 @@ AVX2 void cast_avx2_quantize_group(const float *x, int group, uint8_t *q, float 
 // acc += Σ·(scale·d), acc −= offset·(d·Σxq).
 AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
         const CastPackedMatrix *w, int panel, const uint8_t *xq, int row0, float *y, long ldy, __m256i mask0,
-        __m256i mask1, int accumulate, const int rows, const int group) {
+        __m256i mask1, int accumulate, const int rows, const int group, const int packed8) {
     enum { PASS_ROWS = 6 };
     const int groups = w->columns / group;
     const size_t block = cast_int8_group_block_bytes(group);
@@ -58,7 +58,7 @@ AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
     const int8_t *base = cast_group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
         const int8_t *q = base;
-        if (w->bits != 8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
+        if (!packed8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
         const uint8_t *xg = xq + (size_t)g * block + (size_t)row0 * group;
         const float *factors = (const float *)(xq + (size_t)g * block + (size_t)CAST_TILE_ROWS * group) + 2 * row0;
         int16_t xs[PASS_ROWS][32] __attribute__((aligned(32)));
@@ -96,11 +96,16 @@ AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
     }
 }
 
+// 8-bit groups get a loop of their own, so the 4/5-bit unpacking's constants leave the
+// rows' accumulators their registers (as in the VNNI tile).
 #define DEFINE_INT8_PASS(ROWS)                                                                      \
 AVX2 static void int8_pass##ROWS(const CastPackedMatrix *w, int panel, const uint8_t *xq, int row0,  \
                                  float *y, long ldy, __m256i mask0, __m256i mask1, int accumulate) { \
-    if (w->group == 32) int8_pass_body(w, panel, xq, row0, y, ldy, mask0, mask1, accumulate, ROWS, 32); \
-    else int8_pass_body(w, panel, xq, row0, y, ldy, mask0, mask1, accumulate, ROWS, 16);            \
+    const int packed8 = w->bits == 8;                                                               \
+    if (w->group == 32 && packed8) int8_pass_body(w, panel, xq, row0, y, ldy, mask0, mask1, accumulate, ROWS, 32, 1); \
+    else if (w->group == 32) int8_pass_body(w, panel, xq, row0, y, ldy, mask0, mask1, accumulate, ROWS, 32, 0); \
+    else if (packed8) int8_pass_body(w, panel, xq, row0, y, ldy, mask0, mask1, accumulate, ROWS, 16, 1); \
+    else int8_pass_body(w, panel, xq, row0, y, ldy, mask0, mask1, accumulate, ROWS, 16, 0);         \
 }
 DEFINE_INT8_PASS(1) DEFINE_INT8_PASS(2) DEFINE_INT8_PASS(3)
 DEFINE_INT8_PASS(4) DEFINE_INT8_PASS(5) DEFINE_INT8_PASS(6)
@@ -117,6 +122,13 @@ AVX2 static __m256i lane_mask(int lanes) {
 AVX2 void cast_avx2_int8_tile(const CastPackedMatrix *w, int panel, const uint8_t *xq, int rows,
                               float *y, long ldy, int lanes, int accumulate) {
     const __m256i mask0 = lane_mask(lanes), mask1 = lane_mask(lanes - 8);
+    CastPackedMatrix unpacked;
+    int8_t *scratch;
+    if (w->bits != 8 && rows > 6 && (scratch = cast_panel_scratch(cast_packed_panel_bytes(w->columns, w->group, 8)))) {
+        unpacked = cast_unpack_panel_avx2(w, panel, scratch);  // once for both passes
+        w = &unpacked;
+        panel = 0;
+    }
     for (int r0 = 0; r0 < rows; r0 += 6) {
         const int count = rows - r0 < 6 ? rows - r0 : 6;
         int8_passes[count](w, panel, xq, r0, y + r0 * ldy, ldy, mask0, mask1, accumulate);

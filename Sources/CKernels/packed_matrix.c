@@ -72,34 +72,45 @@ static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, 
 #define CAST_HAVE_AVX512_KERNEL 1
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
-// One panel (16 outputs) × ROWS rows of x over all of k. Per column k: one 16-byte load of
-// the panel's weights, widen to float, one fused multiply-subtract to dequantize, then one
-// FMA per row with x[r, k] broadcast from memory. A 4-bit group is first unpacked to int8.
+// One panel (16 outputs) × `rows` rows of x over all of k (`rows`, `packed8` constants after
+// inlining). Per column k: one 16-byte load of the panel's weights, widen to float, one fused
+// multiply-subtract to dequantize, then one FMA per row with x[r, k] broadcast from memory.
+// A 4- or 5-bit group is first unpacked to int8.
+AVX512 static inline __attribute__((always_inline)) void tile_body(
+        const CastPackedMatrix *w, int panel, const float *x, long ldx, float *y, long ldy, __mmask16 mask,
+        int accumulate, const int rows, const int packed8) {
+    const int group = w->group, groups = w->columns / group;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    __m512 acc[TILE_ROWS];
+    for (int r = 0; r < rows; r++)
+        acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();
+    const int8_t *base = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, base += step) {
+        const int8_t *q = base;
+        if (!packed8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
+        const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
+        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);
+        const float *xg = x + g * group;
+        for (int k = 0; k < group; k++) {
+            __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));
+            __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
+            weight = _mm512_fmsub_ps(weight, scale, offset);
+            for (int r = 0; r < rows; r++)
+                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(xg[r * ldx + k]), weight, acc[r]);
+        }
+    }
+    for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(y + r * ldy, mask, acc[r]);
+}
+
+// 8-bit groups get a loop of their own, as the int8 tile's, so the unpacking's constants can
+// never take the rows' accumulators' registers (there it cost 40 %; here it measured the same
+// on Zen 5 either way, the compiler having kept them apart).
 #define DEFINE_TILE(ROWS)                                                                          \
 AVX512 static void tile##ROWS(const CastPackedMatrix *w, int panel, const float *x, long ldx,      \
                               float *y, long ldy, __mmask16 mask, int accumulate) {                 \
-    const int group = w->group, groups = w->columns / group;                                       \
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;             \
-    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));                            \
-    __m512 acc[ROWS];                                                                              \
-    for (int r = 0; r < ROWS; r++)                                                                 \
-        acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();      \
-    const int8_t *base = group_base(w, panel, 0);                                                  \
-    for (int g = 0; g < groups; g++, base += step) {                                               \
-        const int8_t *q = base;                                                                    \
-        if (w->bits != 8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; } \
-        const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));                      \
-        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);                \
-        const float *xg = x + g * group;                                                           \
-        for (int k = 0; k < group; k++) {                                                          \
-            __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));            \
-            __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));                       \
-            weight = _mm512_fmsub_ps(weight, scale, offset);                                       \
-            for (int r = 0; r < ROWS; r++)                                                         \
-                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(xg[r * ldx + k]), weight, acc[r]);         \
-        }                                                                                          \
-    }                                                                                              \
-    for (int r = 0; r < ROWS; r++) _mm512_mask_storeu_ps(y + r * ldy, mask, acc[r]);               \
+    if (w->bits == 8) tile_body(w, panel, x, ldx, y, ldy, mask, accumulate, ROWS, 1);              \
+    else tile_body(w, panel, x, ldx, y, ldy, mask, accumulate, ROWS, 0);                           \
 }
 DEFINE_TILE(1) DEFINE_TILE(2) DEFINE_TILE(3) DEFINE_TILE(4) DEFINE_TILE(5) DEFINE_TILE(6)
 DEFINE_TILE(7) DEFINE_TILE(8) DEFINE_TILE(9) DEFINE_TILE(10) DEFINE_TILE(11) DEFINE_TILE(12)
@@ -113,7 +124,8 @@ static const TileKernel tiles[TILE_ROWS + 1] = {
 // per panel, so a lone panel waits on the FMA latency; PANELS panels are PANELS independent
 // chains. Each output's operations and their order are tile1's, so the bits are the same.
 enum { ROW_PANELS = 4 };
-AVX512 static void row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate) {
+AVX512 static inline __attribute__((always_inline)) void row_panels_body(
+        const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate, const int packed8) {
     enum { P = ROW_PANELS };
     const int group = w->group, groups = w->columns / group;
     const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
@@ -128,7 +140,7 @@ AVX512 static void row_panels(const CastPackedMatrix *w, int panel, const float 
         for (int p = 0; p < P; p++) {
             const int8_t *b = base + p * panel_bytes;
             q[p] = b;
-            if (w->bits != 8) { cast_unpack_group_avx512(w, b, unpacked[p]); q[p] = unpacked[p]; }
+            if (!packed8) { cast_unpack_group_avx512(w, b, unpacked[p]); q[p] = unpacked[p]; }
             scale[p] = _mm512_load_ps((const float *)(b + q_bytes));
             offset[p] = _mm512_load_ps((const float *)(b + q_bytes) + 16);
         }
@@ -143,6 +155,12 @@ AVX512 static void row_panels(const CastPackedMatrix *w, int panel, const float 
         }
     }
     for (int p = 0; p < P; p++) _mm512_storeu_ps(y + 16 * p, acc[p]);
+}
+
+// 8-bit groups get a loop of their own, as in the tiles.
+AVX512 static void row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate) {
+    if (w->bits == 8) row_panels_body(w, panel, x, y, accumulate, 1);
+    else row_panels_body(w, panel, x, y, accumulate, 0);
 }
 #endif
 
@@ -237,7 +255,8 @@ static void dequantize_rows_portable(const CastPackedMatrix *w, int row_begin, i
 #ifdef CAST_HAVE_AVX512_KERNEL
 // A whole panel: per column, the 16 rows' weights in one vector (the same fused
 // multiply-subtract as everywhere), scattered to their rows.
-AVX512 static void dequantize_panel(const CastPackedMatrix *w, int panel, float *out) {
+AVX512 static inline __attribute__((always_inline)) void dequantize_panel_body(
+        const CastPackedMatrix *w, int panel, float *out, const int packed8) {
     const int group = w->group, groups = w->columns / group;
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32(w->columns));
@@ -246,7 +265,7 @@ AVX512 static void dequantize_panel(const CastPackedMatrix *w, int panel, float 
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
         const int8_t *q = base;
-        if (w->bits != 8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
+        if (!packed8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
         const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
         const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);
         for (int k = 0; k < group; k++) {
@@ -254,6 +273,11 @@ AVX512 static void dequantize_panel(const CastPackedMatrix *w, int panel, float 
             _mm512_i32scatter_ps(out + g * group + k, rows, _mm512_fmsub_ps(weight, scale, offset), 4);
         }
     }
+}
+
+AVX512 static void dequantize_panel(const CastPackedMatrix *w, int panel, float *out) {
+    if (w->bits == 8) dequantize_panel_body(w, panel, out, 1);
+    else dequantize_panel_body(w, panel, out, 0);
 }
 #endif
 

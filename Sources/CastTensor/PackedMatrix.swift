@@ -142,7 +142,7 @@ public struct PackedMatrix: @unchecked Sendable {
         // Enough panels per chunk that a thread's work dwarfs its start-up (~1 M multiply-adds).
         // (128 K, which splits decode's 576 × 576 products in two, decoded smollm2-135m ~15%
         // slower on a shared 2-core machine.)
-        let grain = max(1, (1 << 20) / max(1, m * columns * 16))
+        let grain = max(1, (m == 1 ? Self.decodeGrain : 1 << 20) / max(1, m * columns * 16))
         let ys = UncheckedSendable(y), flag: Int32 = accumulate ? 1 : 0
         let path = (kernel ?? .selected).cKernel
         withDescriptor { w in
@@ -168,6 +168,12 @@ public struct PackedMatrix: @unchecked Sendable {
             }
         }
     }
+
+    /// Multiply-adds per chunk of a one-row product (decode). `CAST_DECODE_GRAIN` overrides it
+    /// to compare splits: smaller splits every decode product over both cores, which on a
+    /// shared, loaded 2-core machine measured slower (smollm2-135m 40 → 37 tok/s at 128 K,
+    /// 35 at 32 K, 2026-12-07), since a preempted worker holds up each product's hand-off.
+    static let decodeGrain: Int = Int(ProcessInfo.processInfo.environment["CAST_DECODE_GRAIN"] ?? "").map { max(1, $0) } ?? (1 << 20)
 
     /// The kernel path float32 products run (see `PackedKernel`).
     public static var kernel: PackedKernel { PackedKernel.selected.float32Path }
