@@ -7,6 +7,8 @@ struct GGUFWeightLoader {
     let file: GGUFFile
     let config: ModelConfig
     var packQuantized = true
+    /// Where packed matrices come from and go to on disk (nil: pack every load).
+    var cache: PackedWeightCache.Session? = nil
 
     func load() throws -> ModelWeights {
         let c = config, t = c.traits
@@ -57,8 +59,11 @@ struct GGUFWeightLoader {
     /// A linear weight or embedding table: packed when quantized (and packing is on).
     private func matrix(_ name: String, _ shape: [Int]) throws -> WeightMatrix {
         let info = try checkedInfo(name, shape)
-        if packQuantized, let packed = try file.packed(info) {
+        guard packQuantized else { return .dense(try tensor(name, shape)) }
+        if let cached = try cache?.cached(info) { return .packed(cached) }
+        if let packed = try file.packed(info) {
             defer { file.releasePages(of: info) }
+            cache?.packed(info, packed)
             return .packed(packed)
         }
         return .dense(try tensor(name, shape))

@@ -35,9 +35,17 @@ extension Transformer {
 
     /// Loads a GGUF model file: config from its metadata, quantized matrices packed (or
     /// dequantized to float32, see `QuantizedWeights`), other weights float32, the tokenizer
-    /// from its `tokenizer.ggml.*` keys.
-    public static func loadGGUF(path: String, name: String? = nil,
-                                quantized: QuantizedWeights = .preferred) throws -> Transformer {
+    /// from its `tokenizer.ggml.*` keys. Packed matrices come from `packedCache` when it holds
+    /// them (and are written there on the first load; nil packs every time).
+    public static func loadGGUF(path: String, name: String? = nil, quantized: QuantizedWeights = .preferred,
+                                packedCache: PackedWeightCache? = .standard) throws -> Transformer {
+        try loadGGUFReporting(path: path, name: name, quantized: quantized, packedCache: packedCache).model
+    }
+
+    /// As `loadGGUF`, saying how the packed-weight cache served the load (nil: not used).
+    static func loadGGUFReporting(path: String, name: String? = nil, quantized: QuantizedWeights = .preferred,
+                                  packedCache: PackedWeightCache? = .standard)
+        throws -> (model: Transformer, cache: PackedWeightCache.Outcome?) {
         let file = try GGUFFile(path: path)
         let reader = try GGUFConfigReader(file)
         let config: ModelConfig
@@ -48,10 +56,13 @@ extension Transformer {
         case "gpt2": config = try GPT2.config(reader)
         default: throw ModelError.unsupportedArchitecture(path, reader.prefix)
         }
-        let weights = try GGUFWeightLoader(file: file, config: config, packQuantized: quantized == .packed).load()
+        let session = quantized == .packed ? try packedCache?.session(for: path) : nil
+        let weights = try GGUFWeightLoader(file: file, config: config, packQuantized: quantized == .packed,
+                                           cache: session).load()
+        let outcome = session?.finish()
         let tokenizer = try Tokenizer(gguf: file)
         let displayName = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        return try Transformer(name: displayName, config: config, weights: weights, tokenizer: tokenizer)
+        return (try Transformer(name: displayName, config: config, weights: weights, tokenizer: tokenizer), outcome)
     }
 
     /// Loads an HF folder: `config.json` (model_type llama, qwen2, gemma3/gemma3_text, gpt2),

@@ -26,6 +26,16 @@ public struct PackedMatrix: @unchecked Sendable {
     /// `setGroup`; q in 8 bits, or in 4 or 5 bits holding q + `bias` (`bias` in 0 … 2^bits − 1;
     /// 5 bits with groups of 32 only).
     public init(rows: Int, columns: Int, group: Int, bits: Int = 8, bias: Int = 0) throws {
+        try Self.check(rows: rows, columns: columns, group: group, bits: bits, bias: bias)
+        self.rows = rows
+        self.columns = columns
+        self.group = group
+        self.bits = bits
+        self.bias = bias
+        storage = PackedStorage(byteCount: cast_packed_bytes(Int32(rows), Int32(columns), Int32(group), Int32(bits)))
+    }
+
+    private static func check(rows: Int, columns: Int, group: Int, bits: Int, bias: Int) throws {
         guard Self.groupSizes.contains(group) else {
             throw TensorError("PackedMatrix", "group size must be 16 or 32, got \(group)")
         }
@@ -36,12 +46,6 @@ public struct PackedMatrix: @unchecked Sendable {
         guard rows > 0, columns > 0, columns % group == 0, rows <= Int(Int32.max), columns <= Int(Int32.max) else {
             throw TensorError("PackedMatrix", "shape [\(rows), \(columns)] needs positive sizes with columns a multiple of \(group)")
         }
-        self.rows = rows
-        self.columns = columns
-        self.group = group
-        self.bits = bits
-        self.bias = bias
-        storage = PackedStorage(byteCount: cast_packed_bytes(Int32(rows), Int32(columns), Int32(group), Int32(bits)))
     }
 
     /// A matrix for q in `qRange`, in the densest layout that holds it: 4 bits when the range
@@ -49,15 +53,38 @@ public struct PackedMatrix: @unchecked Sendable {
     /// for 32 values from −31 … 0 up with groups of 32 (Q5_0's −16 … 15, Q5_1's, Q5_K's
     /// 0 … 31), else 8 bits. `CAST_PACKED_NIBBLES=0` keeps everything in 8 bits (to compare).
     public init(rows: Int, columns: Int, group: Int, qRange: ClosedRange<Int>) throws {
-        let bias = -qRange.lowerBound, span = qRange.upperBound - qRange.lowerBound
-        if Self.nibblesAllowed, (0...15).contains(bias), span <= 15 {
-            try self.init(rows: rows, columns: columns, group: group, bits: 4, bias: bias)
-        } else if Self.nibblesAllowed, group == 32, (0...31).contains(bias), span <= 31 {
-            try self.init(rows: rows, columns: columns, group: group, bits: 5, bias: bias)
-        } else {
-            try self.init(rows: rows, columns: columns, group: group)
-        }
+        let layout = Self.layout(group: group, qRange: qRange)
+        try self.init(rows: rows, columns: columns, group: group, bits: layout.bits, bias: layout.bias)
     }
+
+    /// The bits and bias `init(rows:columns:group:qRange:)` chooses for q in `qRange`.
+    public static func layout(group: Int, qRange: ClosedRange<Int>) -> (bits: Int, bias: Int) {
+        let bias = -qRange.lowerBound, span = qRange.upperBound - qRange.lowerBound
+        if nibblesAllowed, (0...15).contains(bias), span <= 15 { return (4, bias) }
+        if nibblesAllowed, group == 32, (0...31).contains(bias), span <= 31 { return (5, bias) }
+        return (8, 0)
+    }
+
+    /// A matrix over packed bytes someone else holds (e.g. a memory-mapped cache file), kept
+    /// alive by `owner`; read-only: `setGroup` and `fill` must not be called on it.
+    /// `bytes` must be 64-byte aligned and exactly `byteCount` long for this shape.
+    public init(rows: Int, columns: Int, group: Int, bits: Int, bias: Int,
+                borrowing bytes: UnsafeRawPointer, byteCount: Int, owner: AnyObject) throws {
+        try Self.check(rows: rows, columns: columns, group: group, bits: bits, bias: bias)
+        let expected = cast_packed_bytes(Int32(rows), Int32(columns), Int32(group), Int32(bits))
+        guard byteCount == expected, Int(bitPattern: bytes) % 64 == 0 else {
+            throw TensorError("PackedMatrix", "packed [\(rows), \(columns)] in \(bits) bits needs \(expected) bytes at a 64-byte boundary, got \(byteCount)")
+        }
+        self.rows = rows
+        self.columns = columns
+        self.group = group
+        self.bits = bits
+        self.bias = bias
+        storage = PackedStorage(borrowing: UnsafeMutableRawPointer(mutating: bytes), byteCount: byteCount, owner: owner)
+    }
+
+    /// The packed bytes (the kernels' layout), e.g. to save them.
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.pointer, count: storage.byteCount) }
 
     /// False when `CAST_PACKED_NIBBLES=0`: every matrix keeps q in 8 bits.
     public static let nibblesAllowed: Bool = ProcessInfo.processInfo.environment["CAST_PACKED_NIBBLES"] != "0"
@@ -220,16 +247,25 @@ public enum PackedArithmetic: String, Sendable, CaseIterable {
     case int8
 }
 
-/// 64-byte aligned, zero-initialised bytes owned by a `PackedMatrix`.
+/// 64-byte aligned bytes of a `PackedMatrix`: zero-initialised and owned, or borrowed from
+/// an owner that keeps them alive (a mapped cache file).
 public final class PackedStorage: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     let byteCount: Int
+    private let owner: AnyObject?
 
     init(byteCount: Int) {
         self.byteCount = byteCount
+        owner = nil
         pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
         pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 64))
     }
 
-    deinit { pointer.deallocate() }
+    init(borrowing pointer: UnsafeMutableRawPointer, byteCount: Int, owner: AnyObject) {
+        self.pointer = pointer
+        self.byteCount = byteCount
+        self.owner = owner
+    }
+
+    deinit { if owner == nil { pointer.deallocate() } }
 }

@@ -15,15 +15,21 @@ public enum RoPE {
         case halfSplit
     }
 
-    /// cos/sin of every (position, pair) angle, computed once per (base, headDim, maxPositions)
-    /// in double precision and shared by every layer that uses the same settings.
+    /// cos/sin of the (position, pair) angles in double precision, rounded to float, shared by
+    /// every layer that uses the same settings. The first `tabulatedPositions` positions are
+    /// computed once; later ones (long contexts only) on the fly by the same formula, the same
+    /// bits: a whole 32K-position table cost Gemma 3 64 MiB and ~0.3 s of every load.
     public struct Table: Sendable {
         public let base: Float
         public let headDim: Int
         public let maxPositions: Int
-        /// `[maxPositions, headDim/2]`, row-major.
+        /// Positions held in `cos`/`sin`.
+        public static let tabulatedPositions = 4096
+        /// `[min(maxPositions, tabulatedPositions), headDim/2]`, row-major.
         let cos: [Float]
         let sin: [Float]
+        /// `base^(−2i/headDim)` of each pair i.
+        let frequencies: [Double]
 
         public init(base: Float, headDim: Int, maxPositions: Int) throws {
             guard headDim > 0, headDim % 2 == 0 else {
@@ -35,19 +41,30 @@ public enum RoPE {
             self.base = base
             self.headDim = headDim
             self.maxPositions = maxPositions
-            let half = headDim / 2
-            var c = [Float](repeating: 0, count: maxPositions * half)
+            let half = headDim / 2, rows = min(maxPositions, Self.tabulatedPositions)
+            let frequencies = (0..<half).map { i in Foundation.pow(Double(base), -2 * Double(i) / Double(headDim)) }
+            var c = [Float](repeating: 0, count: rows * half)
             var s = c
-            for i in 0..<half {
-                let frequency = Foundation.pow(Double(base), -2 * Double(i) / Double(headDim))
-                for p in 0..<maxPositions {
-                    let angle = Double(p) * frequency
-                    c[p * half + i] = Float(Foundation.cos(angle))
-                    s[p * half + i] = Float(Foundation.sin(angle))
+            c.withUnsafeMutableBufferPointer { c in
+                s.withUnsafeMutableBufferPointer { s in
+                    for p in 0..<rows {
+                        Self.angles(position: p, frequencies, cos: c.baseAddress! + p * half, sin: s.baseAddress! + p * half)
+                    }
                 }
             }
             cos = c
             sin = s
+            self.frequencies = frequencies
+        }
+
+        /// cos and sin of position `p`'s angles into `cos[0 ..< headDim/2]`, `sin[…]`.
+        static func angles(position p: Int, _ frequencies: [Double], cos: UnsafeMutablePointer<Float>,
+                           sin: UnsafeMutablePointer<Float>) {
+            for (i, frequency) in frequencies.enumerated() {
+                let angle = Double(p) * frequency
+                cos[i] = Float(Foundation.cos(angle))
+                sin[i] = Float(Foundation.sin(angle))
+            }
         }
     }
 
@@ -113,9 +130,18 @@ public enum RoPE {
         table.cos.withUnsafeBufferPointer { cosTable in
         table.sin.withUnsafeBufferPointer { sinTable in
             Parallel.forEach(layout.rows, grain: max(1, 16384 / layout.width)) { range in
+                // Angles of a position past the table: computed here, once per row.
+                let computed = UnsafeMutablePointer<Float>.allocate(capacity: 2 * half)
+                defer { computed.deallocate() }
                 for r in range {
                     let p = Int(pos[layout.positionsPerSequence ? r % layout.tokensPerSequence : r])
-                    let c = cosTable.baseAddress! + p * half, s = sinTable.baseAddress! + p * half
+                    let c: UnsafePointer<Float>, s: UnsafePointer<Float>
+                    if p < Table.tabulatedPositions {
+                        (c, s) = (cosTable.baseAddress! + p * half, sinTable.baseAddress! + p * half)
+                    } else {
+                        Table.angles(position: p, table.frequencies, cos: computed, sin: computed + half)
+                        (c, s) = (UnsafePointer(computed), UnsafePointer(computed + half))
+                    }
                     for h in 0..<layout.heads {
                         let o = r * layout.width + h * headDim
                         let src = input + o, dst = out + o

@@ -25,7 +25,9 @@ enum ModelBenchmark {
         report.env["peer"] = "llama-cpp-python in \(python.deletingLastPathComponent().deletingLastPathComponent().path)"
         report.env["kernels"] = PackedKernel.selected.summary
         if decodeOnly { report.env["rows"] = "load, decode, peak RSS only (CAST_BENCH_ROWS=decode)" }
-        for variable in ["CAST_PACKED_NIBBLES", "CAST_ROW_PANELS", "CAST_SWIFT_PACKING"] {
+        // Loads are the best of two with the file in the page cache, ours from the packed-weight
+        // cache once it exists (the first load writes it; CAST_PACKED_CACHE=0 times packing).
+        for variable in ["CAST_PACKED_NIBBLES", "CAST_ROW_PANELS", "CAST_SWIFT_PACKING", "CAST_PACKED_CACHE"] {
             if let value = ProcessInfo.processInfo.environment[variable] { report.env[variable] = value }
         }
         for name in models.isEmpty ? defaultModels : models {

@@ -36,6 +36,31 @@ import Testing
         #expect(Reference.maxAbsDiff(y, ref) < 1e-5)
     }
 
+    /// Positions past the tabulated ones are computed on the fly, bit for bit as the table
+    /// would hold them: rotating a row at position p equals a table built with p inside.
+    @Test func positionsPastTheTableGiveTheTableBits() throws {
+        let (heads, headDim) = (2, 8), p = RoPE.Table.tabulatedPositions
+        let table = try RoPE.Table(base: 10000, headDim: headDim, maxPositions: p + 100)
+        let x = Tensor.randomNormal([1, 4, heads * headDim], seed: 4)
+        let positions: [Int32] = [Int32(p - 1), Int32(p), Int32(p + 1), Int32(p + 99)]
+        let y = try RoPE.forward(x, positions: positions, table: table, pairing: .halfSplit)
+        for (t, position) in positions.enumerated() {
+            let row = Array(x.scalars[(t * heads * headDim)..<((t + 1) * heads * headDim)])
+            var expected = [Float](repeating: 0, count: heads * headDim)
+            for h in 0..<heads {
+                for i in 0..<headDim / 2 {
+                    let angle = Double(position) * pow(10000, -2 * Double(i) / Double(headDim))
+                    let c = Float(cos(angle)), s = Float(sin(angle))
+                    let a = row[h * headDim + i], b = row[h * headDim + i + headDim / 2]
+                    expected[h * headDim + i] = a * c - b * s
+                    expected[h * headDim + i + headDim / 2] = a * s + b * c
+                }
+            }
+            let got = Array(y.scalars[(t * heads * headDim)..<((t + 1) * heads * headDim)])
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "position \(position)")
+        }
+    }
+
     /// A checkpoint converted to adjacent pairs (GGUF llama: rows 2i, 2i+1 ← i, i+d/2) gives the
     /// same result as half-split pairing on the original layout.
     @Test func adjacentEqualsHalfSplitUnderTheGGUFPermutation() throws {

@@ -17,18 +17,28 @@ enum ByteLevelEncoding {
         return table
     }()
 
-    static let scalarToByte: [UInt32: UInt8] = {
-        var map: [UInt32: UInt8] = [:]
-        for (byte, scalar) in byteToScalar.enumerated() { map[scalar] = UInt8(byte) }
-        return map
+    /// The byte each scalar up to the largest in `byteToScalar` stands for (−1: none); an
+    /// array, as tokenizers decode every token and merge of a vocabulary at load.
+    static let scalarToByte: [Int16] = {
+        var table = [Int16](repeating: -1, count: Int(byteToScalar.max()!) + 1)
+        for (byte, scalar) in byteToScalar.enumerated() { table[Int(scalar)] = Int16(byte) }
+        return table
     }()
+
+    /// The byte `scalar` stands for; nil if it is outside the map.
+    @inline(__always)
+    static func byte(_ scalar: Unicode.Scalar) -> UInt8? {
+        let v = Int(scalar.value)
+        guard v < scalarToByte.count, scalarToByte[v] >= 0 else { return nil }
+        return UInt8(scalarToByte[v])
+    }
 
     /// Raw bytes of a byte-level token string; nil if a character is outside the map.
     static func decode(_ token: String) -> [UInt8]? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(token.utf8.count)
         for scalar in token.unicodeScalars {
-            guard let byte = scalarToByte[scalar.value] else { return nil }
+            guard let byte = byte(scalar) else { return nil }
             bytes.append(byte)
         }
         return bytes

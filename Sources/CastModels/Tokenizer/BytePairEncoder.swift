@@ -25,31 +25,44 @@ struct BytePairEncoder: Sendable {
         var synthetic: [[UInt8]] = []
         var syntheticIds: [[UInt8]: Int32] = [:]
         let count = tokenBytes.count
-        func symbol(_ bytes: [UInt8]) -> Int32 {
+        func symbol(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
             if let id = table.lookup(bytes) { return id }
-            if let id = syntheticIds[bytes] { return id }
+            let key = Array(bytes)
+            if let id = syntheticIds[key] { return id }
             let id = Int32(count + synthetic.count)
-            synthetic.append(bytes)
-            syntheticIds[bytes] = id
+            synthetic.append(key)
+            syntheticIds[key] = id
             return id
         }
-        byteSymbols = (0..<256).map { symbol([UInt8($0)]) }
+        byteSymbols = (0..<256).map { b in [UInt8(b)].withUnsafeBufferPointer { symbol($0) } }
         var map: [UInt64: Merge] = [:]
         map.reserveCapacity(mergeStrings.count)
+        var bytes: [UInt8] = []
         for (rank, line) in mergeStrings.enumerated() {
-            // Split at the first space after the first character, as llama.cpp does.
-            let scalars = Array(line.unicodeScalars)
-            guard let sep = scalars.dropFirst().firstIndex(of: " ") else {
+            // "left right": split at the first space after the first character, as llama.cpp
+            // does, decoding both parts to raw bytes in the same pass (one buffer, no Strings).
+            bytes.removeAll(keepingCapacity: true)
+            var split: Int? = nil, decodable = true
+            for (i, scalar) in line.unicodeScalars.enumerated() {
+                if split == nil, i > 0, scalar == " " {
+                    split = bytes.count
+                } else if let byte = ByteLevelEncoding.byte(scalar) {
+                    bytes.append(byte)
+                } else {
+                    decodable = false
+                }
+            }
+            guard let split else {
                 throw TokenizerError.invalidVocabulary("merge \(rank) '\(line)' has no space separating its two parts")
             }
-            let left = String(String.UnicodeScalarView(scalars[..<sep]))
-            let right = String(String.UnicodeScalarView(scalars[(sep + 1)...]))
-            guard let lb = ByteLevelEncoding.decode(left), let rb = ByteLevelEncoding.decode(right) else {
-                continue   // a part outside the byte map can never be formed from bytes
+            // A part outside the byte map can never be formed from bytes.
+            guard decodable else { continue }
+            let (key, result) = bytes.withUnsafeBufferPointer { all in
+                (Self.key(symbol(UnsafeBufferPointer(rebasing: all[..<split])), symbol(UnsafeBufferPointer(rebasing: all[split...]))),
+                 symbol(all))
             }
-            let key = Self.key(symbol(lb), symbol(rb))
             if map[key] == nil {   // the first rank wins on duplicates
-                map[key] = Merge(rank: Int32(rank), result: symbol(lb + rb))
+                map[key] = Merge(rank: Int32(rank), result: result)
             }
         }
         merges = map

@@ -1,0 +1,100 @@
+import CastTestSupport
+import CastTensor
+import Foundation
+import Testing
+@testable import CastModels
+
+/// The packed-weight cache: a second load maps the first one's packed matrices and gives the
+/// same logits bit for bit; truncated, corrupted or other-version files are rebuilt.
+@Suite struct PackedWeightCacheTests {
+    static let model = "smollm2-135m"
+    static let tokens: [[Int32]] = [[1, 504, 3458, 314, 2114, 28, 253, 1345]]
+
+    /// Loads the test model through a cache in `folder`: the model's logits and the outcome.
+    func load(_ folder: URL?) throws -> (logits: [UInt32], outcome: PackedWeightCache.Outcome?) {
+        let path = try TestModels.url(Self.model).path
+        let (model, outcome) = try Transformer.loadGGUFReporting(path: path, name: Self.model, quantized: .packed,
+                                                                 packedCache: folder.map(PackedWeightCache.init))
+        return (try model.logits(Self.tokens).scalars.map(\.bitPattern), outcome)
+    }
+
+    @Test func secondLoadIsServedFromTheCacheWithTheSameLogits() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fresh = try load(nil)
+        #expect(fresh.outcome == nil)
+        let first = try load(folder)
+        #expect(first.outcome == .built)
+        let second = try load(folder)
+        #expect(second.outcome == .served)
+        #expect(first.logits == fresh.logits)
+        #expect(second.logits == fresh.logits)
+    }
+
+    @Test func aTruncatedCacheFileIsRebuilt() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fresh = try load(folder)
+        let url = PackedWeightCache(directory: folder).url(for: try TestModels.url(Self.model).path)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
+        #expect(truncate(url.path, off_t(size / 2)) == 0)
+        let again = try load(folder)
+        guard case .rebuilt(let reason) = again.outcome else {
+            Issue.record("expected a rebuild, got \(String(describing: again.outcome))")
+            return
+        }
+        #expect(reason.contains("truncated"))
+        #expect(again.logits == fresh.logits)
+        #expect(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int == size)
+        #expect(try load(folder).outcome == .served)
+    }
+
+    @Test func anotherLayoutVersionIsRebuilt() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fresh = try load(folder)
+        let url = PackedWeightCache(directory: folder).url(for: try TestModels.url(Self.model).path)
+        try overwrite(url, at: 8, with: withUnsafeBytes(of: (PackedCacheFile.layoutVersion + 1).littleEndian) { Array($0) })
+        let again = try load(folder)
+        guard case .rebuilt(let reason) = again.outcome else {
+            Issue.record("expected a rebuild, got \(String(describing: again.outcome))")
+            return
+        }
+        #expect(reason.contains("layout version"))
+        #expect(again.logits == fresh.logits)
+        #expect(try load(folder).outcome == .served)
+    }
+
+    @Test func aCorruptedIndexIsRebuilt() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fresh = try load(folder)
+        let url = PackedWeightCache(directory: folder).url(for: try TestModels.url(Self.model).path)
+        // A byte of the first matrix's name in the index.
+        try overwrite(url, at: PackedCacheFile.headerBytes + 3, with: [0x7F])
+        let again = try load(folder)
+        guard case .rebuilt(let reason) = again.outcome else {
+            Issue.record("expected a rebuild, got \(String(describing: again.outcome))")
+            return
+        }
+        #expect(reason.contains("checksum"))
+        #expect(again.logits == fresh.logits)
+    }
+
+    @Test func anUnrelatedFileIsRebuilt() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = PackedWeightCache(directory: folder).url(for: try TestModels.url(Self.model).path)
+        try Data(repeating: 0x41, count: 200).write(to: url)
+        let again = try load(folder)
+        #expect(again.outcome == .rebuilt("not a packed-weight cache (bad magic)"))
+        #expect(try load(folder).outcome == .served)
+    }
+
+    private func overwrite(_ url: URL, at offset: Int, with bytes: [UInt8]) throws {
+        let handle = try FileHandle(forUpdating: url)
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        try handle.write(contentsOf: bytes)
+    }
+}
