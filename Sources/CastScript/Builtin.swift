@@ -108,10 +108,15 @@ public final class Builtin {
     /// The parameters' names, by slot: what `Call.value(_:)` searches (a few short strings,
     /// cheaper to scan than to hash).
     let parameterNames: [String]
+    /// The same names' bits (`slot(_:)`).
+    private let parameterBits: [Bits]
     /// What a call's slots hold before its arguments are bound: the defaults.
     let initialSlots: [Call.Slot]
     /// The slots a call must fill (no default, not variadic), one bit each.
     let requiredSlots: UInt64
+    /// How many parameters come before the first variadic one: a call with at most this many
+    /// arguments, all positional, fills slots 0, 1, … in order (`Interpreter.bindPositional`).
+    let leadingFixed: Int
 
     public init(_ name: String, _ parameters: [Parameter], returns: String, help: String, example: String,
                 usesEngine: Bool = false, body: @escaping (inout Call) throws -> Value) {
@@ -125,17 +130,35 @@ public final class Builtin {
         // Binding tracks the parameters it was given in the bits of a UInt64.
         precondition(parameters.count <= 64, "\(name) has more than 64 parameters")
         parameterNames = parameters.map(\.name)
+        parameterBits = parameterNames.map(Self.bits)
         initialSlots = parameters.map { Call.Slot(value: $0.variadic ? .none : $0.defaultValue ?? .none) }
         requiredSlots = parameters.enumerated().reduce(0) { mask, p in
             p.element.defaultValue == nil && !p.element.variadic ? mask | 1 << p.offset : mask
         }
+        leadingFixed = parameters.firstIndex(where: \.variadic) ?? parameters.count
     }
 
     /// The slot of parameter `name` (its index in `parameters`), nil when it has none. Lengths
     /// first: comparing two different short strings costs more than comparing their lengths.
     func slot(_ name: String) -> Int? {
+        // A body asks for its arguments by names of up to 15 ASCII bytes, stored in the
+        // string itself: the same name has the same bits, and comparing those costs less
+        // than comparing strings. Different bits may still be the same name (a long one, or
+        // one built at run time), which the comparison below finds.
+        let bits = Self.bits(name)
+        if let i = parameterBits.firstIndex(where: { $0 == bits }) { return i }
         let length = name.utf8.count
         return parameterNames.firstIndex { $0.utf8.count == length && $0 == name }
+    }
+
+    /// The 16 bytes a string is made of: its text when it is short, else a reference to it.
+    private static func bits(_ name: String) -> Bits {
+        let raw = unsafeBitCast(name, to: (UInt64, UInt64).self)
+        return Bits(low: raw.0, high: raw.1)
+    }
+
+    struct Bits: Equatable {
+        let low, high: UInt64
     }
 
     /// `generate(model, prompt, max_tokens: 32, …) -> generation`.

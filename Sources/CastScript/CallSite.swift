@@ -12,35 +12,40 @@ final class CallSite: @unchecked Sendable {
     let arguments: [CallArgument]
     /// The whole call expression.
     let range: SourceRange
-    /// How each argument is evaluated, by index.
-    let operands: [Operand]
+    /// Whether every argument is positional, so binding may fill slots in order
+    /// (`Interpreter.bindPositional`).
+    let allPositional: Bool
     // Unchecked: a dynamic exclusivity check on each read cost more than the rest of the read.
     @exclusivity(unchecked) private var owner: Interpreter.CacheOwner?
     @exclusivity(unchecked) private var builtin: Builtin?
     @exclusivity(unchecked) private var spareSlots: ArgumentSlots?
 
     /// An argument as evaluating it needs it: a literal's value, made once; a name, whose
-    /// variable slot it remembers; or any other expression, evaluated as the tree says.
-    enum Operand {
+    /// variable slot it remembers; or any other expression, evaluated as the tree says. Kept
+    /// on the argument itself (`CallArgument.operand`). Unchecked Sendable as the site is:
+    /// a literal's value is plain, and a name's slot is written by one interpreter at a time.
+    enum Operand: @unchecked Sendable {
         case constant(Value)
         case name(NameReference)
         case expression
+
+        init(_ e: Expr) {
+            switch e.kind {
+            case .number(let x): self = .constant(.number(x))
+            case .string(let s): self = .constant(.string(s))
+            case .bool(let b): self = .constant(.bool(b))
+            case .none: self = .constant(.none)
+            case .name(let name): self = .name(NameReference(name))
+            default: self = .expression
+            }
+        }
     }
 
     init(callee: Expr, arguments: [CallArgument], range: SourceRange) {
         self.callee = callee
         self.arguments = arguments
         self.range = range
-        operands = arguments.map { argument in
-            switch argument.value.kind {
-            case .number(let x): .constant(.number(x))
-            case .string(let s): .constant(.string(s))
-            case .bool(let b): .constant(.bool(b))
-            case .none: .constant(.none)
-            case .name(let name): .name(NameReference(name))
-            default: .expression
-            }
-        }
+        allPositional = arguments.allSatisfy { $0.label == nil }
     }
 
     /// The builtin remembered for `interpreter`, nil when none is or it may be stale.

@@ -39,8 +39,10 @@ extension Interpreter {
         let calleeExpression = site.callee
         // Only a name that finds the builtin itself, not a variable holding one (`f = len`),
         // which an assignment can change without replacing `cacheOwner`. Looked up here, as
-        // evaluating the name would, so that each table is searched once.
-        if case .name(let name) = calleeExpression.kind, variable(name) == nil, let builtin = builtins[name] {
+        // evaluating the name would, so that each table is searched at most once (the
+        // variables not at all while none has a builtin's name).
+        if case .name(let name) = calleeExpression.kind, let builtin = builtins[name],
+           !variableShadowsBuiltin || variable(name) == nil {
             site.remember(builtin, for: self)
             return builtin
         }
@@ -60,14 +62,16 @@ extension Interpreter {
     /// defaults. Returns a bit for each slot an argument filled.
     private func bind(_ call: inout Call, _ site: CallSite) throws -> UInt64 {
         let builtin = call.builtin
+        if site.allPositional, site.arguments.count <= builtin.leadingFixed {
+            return try bindPositional(&call, site)
+        }
         var given: UInt64 = 0
         let parameters = builtin.parameters
         var next = 0
-        let operands = site.operands
         // Through a buffer pointer: indexing the array copies each argument's syntax.
         try site.arguments.withUnsafeBufferPointer { arguments in
             for i in arguments.indices {
-                let value = try value(of: operands[i]) ?? evaluate(arguments[i].value)
+                let value = try value(of: arguments[i].operand) ?? evaluate(arguments[i].value)
                 if let label = arguments[i].label {
                     let labelRange = arguments[i].labelRange ?? arguments[i].value.range
                     guard let slot = builtin.slot(label) else {
@@ -103,13 +107,39 @@ extension Interpreter {
                 }
             }
         }
-        // The first parameter, in order, that needs an argument and got none.
+        try checkRequired(given, of: builtin, at: call.range)
+        return given
+    }
+
+    /// `bind` for the common call: positional arguments only, no more of them than the
+    /// parameters before any variadic one, so argument i fills slot i. What it checks, and the
+    /// order it checks in, are `bind`'s; it skips the labels, the count and the variadic tests.
+    private func bindPositional(_ call: inout Call, _ site: CallSite) throws -> UInt64 {
+        let builtin = call.builtin
+        let count = site.arguments.count
+        try site.arguments.withUnsafeBufferPointer { arguments in
+            try builtin.parameters.withUnsafeBufferPointer { parameters in
+                for i in 0..<count {
+                    let value = try value(of: arguments[i].operand) ?? evaluate(arguments[i].value)
+                    let range = arguments[i].value.range
+                    try check(value, against: parameters[i], of: builtin, at: range)
+                    call.slots[i] = Call.Slot(value: value, range: range)
+                }
+            }
+        }
+        // A bit for each of slots 0..<count (count <= 64: shifting 1 by 64 gives 0, less 1 all bits).
+        let given: UInt64 = (1 << count) &- 1
+        try checkRequired(given, of: builtin, at: call.range)
+        return given
+    }
+
+    /// Throws for the first parameter, in order, that needs an argument and got none.
+    private func checkRequired(_ given: UInt64, of builtin: Builtin, at range: SourceRange) throws {
         let missing = builtin.requiredSlots & ~given
         if missing != 0 {
-            let parameter = parameters[missing.trailingZeroBitCount]
-            throw ScriptError(.type, "\(builtin.name): missing argument '\(parameter.name)' (\(builtin.signature))", at: call.range)
+            let parameter = builtin.parameters[missing.trailingZeroBitCount]
+            throw ScriptError(.type, "\(builtin.name): missing argument '\(parameter.name)' (\(builtin.signature))", at: range)
         }
-        return given
     }
 
     /// An argument's value without evaluating its syntax: a literal's, made at parse time, or

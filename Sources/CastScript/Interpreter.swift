@@ -42,6 +42,9 @@ public final class Interpreter {
     /// the nodes remember stale.
     final class CacheOwner {}
     @exclusivity(unchecked) private(set) var cacheOwner = CacheOwner()
+    /// Whether some variable has a builtin's name: until one does, a name the builtins have
+    /// is no variable's, and looking a callee up needs one table, not two.
+    @exclusivity(unchecked) private(set) var variableShadowsBuiltin = false
 
     /// Longest list and string an operator may build (the language has no loops, but
     /// `x = x + x` repeated still doubles).
@@ -67,7 +70,10 @@ public final class Interpreter {
             slots[name] = values.count
             values.append(value)
             variableOrder.append(name)
-            if builtins[name] != nil { cacheOwner = CacheOwner() }
+            if builtins[name] != nil {
+                cacheOwner = CacheOwner()
+                variableShadowsBuiltin = true
+            }
         }
     }
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Splits source text into tokens. Line breaks end statements except inside brackets, so an
 /// expression may span lines within `( )` or `[ ]`. `scan` never throws: it stops at the
 /// first error and says what was open there, which completion and `isComplete` need.
@@ -22,30 +28,38 @@ public struct Lexer {
     }
 
     public static func scan(_ source: String) -> Scan {
-        var lexer = Lexer(source)
-        lexer.run()
-        return Scan(tokens: lexer.tokens, error: lexer.error, openBrackets: lexer.brackets, openString: lexer.openString)
+        // The lexer reads the string's own UTF-8 (a native string's is contiguous; any other
+        // is made so once): copying it into an array cost an allocation per line.
+        var source = source
+        source.makeContiguousUTF8()
+        return source.utf8.withContiguousStorageIfAvailable { bytes in
+            var lexer = Lexer(bytes, source: source)
+            lexer.run()
+            return Scan(tokens: lexer.tokens, error: lexer.error, openBrackets: lexer.openBrackets, openString: lexer.openString)
+        }!
     }
 
     /// The source's scalars when it is not all ASCII; empty when it is (`bytes` holds it).
     private let text: [Unicode.Scalar]
-    /// The source's UTF-8. When it is all ASCII, byte i is scalar i, so a string literal's
-    /// text is copied at once instead of scalar by scalar.
-    private let bytes: [UInt8]
+    /// The source's UTF-8, valid while `scan` runs. When it is all ASCII, byte i is scalar i,
+    /// so a string literal's text is copied at once instead of scalar by scalar.
+    private let bytes: UnsafeBufferPointer<UInt8>
     private let isASCII: Bool
     /// How many scalars the source has.
     private let count: Int
     private var position = 0, line = 1, column = 1
     private var tokens: [Token] = []
-    private var brackets: [Token] = []
+    /// How many brackets are open (a closer with none open is passed over). The brackets
+    /// themselves are found at the end, when some are open (`openBrackets`): a stack of them
+    /// cost an allocation per line.
+    private var depth = 0
     private var error: ScriptError?
     private var openString: (start: SourceLocation, content: String, triple: Bool)?
 
-    private init(_ source: String) {
-        let bytes = Array(source.utf8)
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, source: String) {
         // Plain loops over the bytes, which the compiler vectorizes: decoding scalars one by
         // one cost more than the rest of lexing a short line.
-        let isASCII = bytes.withUnsafeBufferPointer { buffer in buffer.reduce(0, |) < 0x80 }
+        let isASCII = bytes.reduce(0, |) < 0x80
         self.bytes = bytes
         self.isASCII = isASCII
         // An ASCII source is read from its bytes alone: making its scalars too cost an array.
@@ -68,7 +82,7 @@ public struct Lexer {
         mutating func append(_ scalars: ArraySlice<Unicode.Scalar>) {
             for scalar in scalars { append(scalar) }
         }
-        mutating func append(_ asciiBytes: ArraySlice<UInt8>) {
+        mutating func append(_ asciiBytes: Slice<UnsafeBufferPointer<UInt8>>) {
             bytes.append(contentsOf: asciiBytes)
         }
         var string: String { String(decoding: bytes, as: UTF8.self) }
@@ -118,7 +132,7 @@ public struct Lexer {
             if c == "\n" {
                 advance()
                 // Inside brackets a line break is only space; a run of them is one separator.
-                if brackets.isEmpty, let last = tokens.last, last.kind != .newline {
+                if depth == 0, let last = tokens.last, last.kind != .newline {
                     tokens.append(Token(kind: .newline, range: SourceRange(start, location)))
                 }
             } else if c.isDigit {
@@ -132,6 +146,22 @@ public struct Lexer {
             }
         }
         if error == nil { tokens.append(Token(kind: .end, range: SourceRange(location, location))) }
+    }
+
+    /// The brackets open at the end, innermost last: read backwards, the openers no later
+    /// closer closes (each closer closing the innermost open one, as `depth` counts them).
+    private var openBrackets: [Token] {
+        guard depth > 0 else { return [] }
+        var open: [Token] = [], closers = 0
+        for token in tokens.reversed() {
+            guard case .punctuation(let p) = token.kind else { continue }
+            if p.closer != nil {
+                if closers > 0 { closers -= 1 } else { open.append(token) }
+            } else if p == .rightParen || p == .rightBracket {
+                closers += 1
+            }
+        }
+        return open.reversed()
     }
 
     private mutating func fail(_ message: String, _ range: SourceRange) {
@@ -221,18 +251,24 @@ public struct Lexer {
         // The common literal, ASCII text on one line with no escapes: one copy, straight
         // into the string.
         if !triple, isASCII {
-            let closer = UInt8(quote.value)
-            var end = position
-            while end < bytes.count, bytes[end] != closer, bytes[end] != UInt8(ascii: "\\"), bytes[end] != UInt8(ascii: "\n"),
-                  bytes[end] != UInt8(ascii: "\r") {
-                end += 1
-            }
-            if end < bytes.count, bytes[end] == closer {
-                let content = String(decoding: bytes[position..<end], as: UTF8.self)
-                column += end + 1 - position
-                position = end + 1
-                tokens.append(Token(kind: .string(content), range: SourceRange(start, location)))
-                return
+            // The next quote, then whether an escape or a line break comes before it: two
+            // passes the machine does many bytes at a time (memchr, and a loop the compiler
+            // vectorizes), where one test after another cost about ten instructions a byte.
+            if position < bytes.count, let base = bytes.baseAddress,
+               let found = memchr(base + position, Int32(quote.value), bytes.count - position) {
+                let end = UnsafePointer(found.assumingMemoryBound(to: UInt8.self)) - base
+                var special: UInt8 = 0
+                for byte in bytes[position..<end] {
+                    special |= (byte == UInt8(ascii: "\\") ? 1 : 0) | (byte == UInt8(ascii: "\n") ? 1 : 0)
+                        | (byte == UInt8(ascii: "\r") ? 1 : 0)
+                }
+                if special == 0 {
+                    let content = String(decoding: bytes[position..<end], as: UTF8.self)
+                    column += end + 1 - position
+                    position = end + 1
+                    tokens.append(Token(kind: .string(content), range: SourceRange(start, location)))
+                    return
+                }
             }
         }
         var content = UTF8Text()
@@ -332,16 +368,15 @@ public struct Lexer {
         let c = peek()!
         if let p = punctuationHere() {
             // Punctuation is ASCII on one line: its length in scalars is its length in bytes.
-            let length = p.rawValue.utf8.count
+            let length = p.length
             position += length
             column += length
-            let token = Token(kind: .punctuation(p), range: SourceRange(start, location))
             if p.closer != nil {
-                brackets.append(token)
-            } else if p == .rightParen || p == .rightBracket, !brackets.isEmpty {
-                brackets.removeLast()
+                depth += 1
+            } else if p == .rightParen || p == .rightBracket, depth > 0 {
+                depth -= 1
             }
-            tokens.append(token)
+            tokens.append(Token(kind: .punctuation(p), range: SourceRange(start, location)))
             return
         }
         if matches("..") {

@@ -8,8 +8,35 @@ public struct Parser {
     static let maximumDepth = 256
 
     private let tokens: [Token]
+    /// Each token's kind without its text, and where it is: what the parser tests and reads
+    /// as it goes. Tested through `tokens`, a token was copied (its text retained and released)
+    /// more than twenty times on a line of one call; these are plain values.
+    private let marks: [Mark]
     private var index = 0
     private var nesting = 0
+
+    struct Mark {
+        let tag: Tag
+        let range: SourceRange
+
+        init(_ token: Token) {
+            range = token.range
+            tag = switch token.kind {
+            case .identifier: .identifier
+            case .number: .number
+            case .string: .string
+            case .keyword(let word): .keyword(word)
+            case .punctuation(let p): .punctuation(p)
+            case .newline: .newline
+            case .end: .end
+            }
+        }
+    }
+
+    /// A token's kind, less the text of a name, number or string.
+    enum Tag: Equatable {
+        case identifier, number, string, keyword(Keyword), punctuation(Punctuation), newline, end
+    }
 
     public static func parse(_ source: String) throws -> Program {
         var parser = Parser(tokens: try Lexer.tokenize(source))
@@ -18,49 +45,45 @@ public struct Parser {
 
     init(tokens: [Token]) {
         self.tokens = tokens
+        marks = tokens.map(Mark.init)
     }
 
+    /// The current token, text and all: for messages and for the few places that need its text.
     private var current: Token { tokens[index] }
 
-    /// Whether the current token is `p` (without copying the token, as `current` does).
-    private func at(_ p: Punctuation) -> Bool {
-        if case .punctuation(let q) = tokens[index].kind { q == p } else { false }
-    }
-
-    // The tests below read the token in place: comparing a copy of it (`current.kind == …`)
-    // copied its text, which a short line did more often than anything else the parser does.
+    private func at(_ p: Punctuation) -> Bool { marks[index].tag == .punctuation(p) }
 
     /// Whether the current token ends a statement's line: a line break or the end of the input.
-    private var atNewline: Bool { if case .newline = tokens[index].kind { true } else { false } }
-    private var atEnd: Bool { if case .end = tokens[index].kind { true } else { false } }
+    private var atNewline: Bool { marks[index].tag == .newline }
+    private var atEnd: Bool { marks[index].tag == .end }
 
-    private func at(_ k: Keyword) -> Bool {
-        if case .keyword(let word) = tokens[index].kind { word == k } else { false }
-    }
+    private func at(_ k: Keyword) -> Bool { marks[index].tag == .keyword(k) }
 
     /// Whether the token `ahead` of the current one is `p`.
     private func peekIs(_ p: Punctuation, ahead: Int) -> Bool {
-        if case .punctuation(let q) = tokens[min(index + ahead, tokens.count - 1)].kind { q == p } else { false }
+        marks[min(index + ahead, marks.count - 1)].tag == .punctuation(p)
     }
 
+    /// Moves past the current token and returns its range.
     @discardableResult
-    private mutating func advance() -> Token {
-        let token = tokens[index]
+    private mutating func advance() -> SourceRange {
+        let range = marks[index].range
         skip()
-        return token
+        return range
     }
 
-    /// Moves past the current token (staying on the final `.end`) without copying it.
+    /// Moves past the current token (staying on the final `.end`).
     private mutating func skip() {
         if index < tokens.count - 1 { index += 1 }
     }
 
-    private mutating func take(_ p: Punctuation) -> Token? {
+    /// The range of the current token when it is `p`, which it moves past; nil otherwise.
+    private mutating func take(_ p: Punctuation) -> SourceRange? {
         at(p) ? advance() : nil
     }
 
     private func error(_ message: String, at range: SourceRange? = nil) -> ScriptError {
-        ScriptError(.syntax, message, at: range ?? current.range)
+        ScriptError(.syntax, message, at: range ?? marks[index].range)
     }
 
     // MARK: statements
@@ -88,7 +111,7 @@ public struct Parser {
                         + "(to compare, write '==')", at: target.range)
         }
         if atNewline || atEnd || at(.semicolon) {
-            throw error("expected a value after '=' (\(name) = …)", at: equals.range)
+            throw error("expected a value after '=' (\(name) = …)", at: equals)
         }
         let value = try expression()
         if at(.assign) {
@@ -118,12 +141,12 @@ public struct Parser {
         // Most expressions are one operand (an argument, a name, a call): when no operator
         // follows it, skip the nine precedence levels that would each find nothing to do.
         var e: Expr
-        let prefixed = if case .keyword(.not) = tokens[index].kind { true } else { at(.minus) }
+        let prefixed = at(.not) || at(.minus)
         if prefixed {
             e = try or()
         } else {
             e = try postfix()
-            if continuesOperand(tokens[index].kind) { e = try or(first: e) }
+            if continuesOperand(marks[index].tag) { e = try or(first: e) }
         }
         guard e.depth <= Self.maximumDepth else {
             throw error("expression too long or nested too deeply (more than \(Self.maximumDepth) levels): "
@@ -134,8 +157,8 @@ public struct Parser {
 
     /// Whether `kind` is a binary operator some precedence level would apply to the operand
     /// before it.
-    private func continuesOperand(_ kind: TokenKind) -> Bool {
-        switch kind {
+    private func continuesOperand(_ tag: Tag) -> Bool {
+        switch tag {
         case .keyword(.and), .keyword(.or): true
         case .punctuation(let p):
             switch p {
@@ -173,7 +196,7 @@ public struct Parser {
         guard first == nil, at(.not) else { return try comparison(first: first) }
         let op = advance()
         let operand = try nested { try $0.not() }
-        return Expr(.unary(.not, operand), SourceRange(from: op.range, to: operand.range))
+        return Expr(.unary(.not, operand), SourceRange(from: op, to: operand.range))
     }
 
     /// The comparison `p` writes, if it writes one (a switch: a dictionary lookup costs more).
@@ -191,10 +214,10 @@ public struct Parser {
 
     private mutating func comparison(first: Expr? = nil) throws -> Expr {
         let left = try range(first: first)
-        guard case .punctuation(let p) = current.kind, let op = Self.comparison(p) else { return left }
+        guard case .punctuation(let p) = marks[index].tag, let op = Self.comparison(p) else { return left }
         advance()
         let right = try range()
-        if case .punctuation(let q) = current.kind, Self.comparison(q) != nil {
+        if case .punctuation(let q) = marks[index].tag, Self.comparison(q) != nil {
             throw error("comparisons cannot be chained: write a < b and b < c")
         }
         return Expr(.binary(op, left, right), SourceRange(from: left.range, to: right.range))
@@ -230,7 +253,7 @@ public struct Parser {
         if let first { left = first } else { left = try unary() }
         while true {
             let op: BinaryOperator
-            switch current.kind {
+            switch marks[index].tag {
             case .punctuation(.star): op = .multiply
             case .punctuation(.slash): op = .divide
             case .punctuation(.percent): op = .remainder
@@ -246,7 +269,7 @@ public struct Parser {
         guard at(.minus) else { return try postfix() }
         let op = advance()
         let operand = try nested { try $0.unary() }
-        return Expr(.unary(.negate, operand), SourceRange(from: op.range, to: operand.range))
+        return Expr(.unary(.negate, operand), SourceRange(from: op, to: operand.range))
     }
 
     /// Runs `parse` one level deeper, refusing nesting past the limit.
@@ -264,23 +287,27 @@ public struct Parser {
     private mutating func postfix() throws -> Expr {
         var e = try primary()
         while true {
-            if let open = take(.leftParen) {
+            if at(.leftParen) {
+                let open = index
+                skip()
                 let arguments = try callArguments(open: open)
                 let close = advance()
-                e = Expr(.call(e, arguments, closing: close.range), SourceRange(from: e.range, to: close.range))
-            } else if let open = take(.leftBracket) {
+                e = Expr(.call(e, arguments, closing: close), SourceRange(from: e.range, to: close))
+            } else if at(.leftBracket) {
+                let open = index
+                skip()
                 if at(.rightBracket) {
                     throw error("expected an index inside '[ ]', as in xs[0] or xs[-1]")
                 }
                 let position = try expression()
                 let close = try closing(.rightBracket, opened: open)
-                e = Expr(.index(e, position), SourceRange(from: e.range, to: close.range))
+                e = Expr(.index(e, position), SourceRange(from: e.range, to: close))
             } else if let dot = take(.dot) {
                 guard case .identifier(let name) = current.kind else {
                     throw error("expected an attribute name after '.', found \(current.quoted)",
-                                at: current.kind == .end || current.kind == .newline ? dot.range : current.range)
+                                at: current.kind == .end || current.kind == .newline ? dot : current.range)
                 }
-                let nameRange = advance().range
+                let nameRange = advance()
                 e = Expr(.attribute(e, name: name, nameRange: nameRange), SourceRange(from: e.range, to: nameRange))
             } else {
                 return e
@@ -294,7 +321,7 @@ public struct Parser {
 
     /// Arguments up to (not including) the `)` that closes `open`: positional ones first,
     /// then keyword ones, `name: value`.
-    private mutating func callArguments(open: Token) throws -> [CallArgument] {
+    private mutating func callArguments(open: Int) throws -> [CallArgument] {
         var arguments: [CallArgument] = []
         arguments.reserveCapacity(4)   // most calls have a few: spares regrowing the array
         var seenKeyword: CallArgument?
@@ -302,8 +329,8 @@ public struct Parser {
             guard !atEnd else { throw unclosed(open, expected: .rightParen) }
             if at(.comma) { throw error("expected an argument before ','") }
             var argument: CallArgument
-            if case .identifier(let label) = tokens[index].kind, peekIs(.colon, ahead: 1) {
-                let labelRange = advance().range
+            if marks[index].tag == .identifier, peekIs(.colon, ahead: 1), case .identifier(let label) = tokens[index].kind {
+                let labelRange = advance()
                 advance()
                 if at(.comma) || at(.rightParen) || atEnd {
                     throw error("expected a value for '\(label):'")
@@ -314,7 +341,7 @@ public struct Parser {
                 }
                 seenKeyword = argument
             } else {
-                if case .identifier(let label) = tokens[index].kind, peekIs(.assign, ahead: 1) {
+                if marks[index].tag == .identifier, peekIs(.assign, ahead: 1), case .identifier(let label) = tokens[index].kind {
                     throw error("keyword arguments are written with ':', as in \(label): …", at: tokens[index + 1].range)
                 }
                 argument = CallArgument(label: nil, labelRange: nil, value: try expression())
@@ -331,8 +358,10 @@ public struct Parser {
         return arguments
     }
 
-    /// "expected ')' to close '(' at 1:5" — or, for a mismatched closer, says which.
-    private func unclosed(_ open: Token, expected: Punctuation) -> ScriptError {
+    /// "expected ')' to close '(' at 1:5" — or, for a mismatched closer, says which. `open`
+    /// is the index of the opening token.
+    private func unclosed(_ open: Int, expected: Punctuation) -> ScriptError {
+        let open = tokens[open]
         let found = current.kind == .end ? "" : ", found \(current.quoted)"
         var hint = ""
         if expected == .rightParen, current.kind != .end, !at(.rightBracket) {
@@ -342,7 +371,7 @@ public struct Parser {
         return error("expected '\(expected.rawValue)' to close '\(opener.rawValue)' at \(open.range.start)\(found)\(hint)")
     }
 
-    private mutating func closing(_ expected: Punctuation, opened open: Token) throws -> Token {
+    private mutating func closing(_ expected: Punctuation, opened open: Int) throws -> SourceRange {
         guard let close = take(expected) else { throw unclosed(open, expected: expected) }
         return close
     }
@@ -350,8 +379,8 @@ public struct Parser {
     // MARK: atoms
 
     private mutating func primary() throws -> Expr {
-        // The token's parts, not a copy of it (see `atNewline`).
-        let range = tokens[index].range
+        // The text, read once here, where the node needs it.
+        let range = marks[index].range
         switch tokens[index].kind {
         case .number(let value):
             skip()
@@ -377,7 +406,7 @@ public struct Parser {
     /// A parenthesized expression or a list, else the error for a token that starts no
     /// expression.
     private mutating func bracketed() throws -> Expr {
-        let token = current
+        let token = current, open = index
         switch token.kind {
         case .punctuation(.leftParen):
             advance()
@@ -386,22 +415,22 @@ public struct Parser {
             if at(.comma) {
                 throw error("expected ')' to close '(' at \(token.range.start), found ',' (write a list as [a, b])")
             }
-            let close = try closing(.rightParen, opened: token)
-            return Expr(inner.kind, SourceRange(from: token.range, to: close.range))
+            let close = try closing(.rightParen, opened: open)
+            return Expr(inner.kind, SourceRange(from: token.range, to: close))
         case .punctuation(.leftBracket):
             advance()
             var items: [Expr] = []
             while !at(.rightBracket) {
-                guard current.kind != .end else { throw unclosed(token, expected: .rightBracket) }
+                guard !atEnd else { throw unclosed(open, expected: .rightBracket) }
                 if at(.comma) { throw error("expected a list element before ','") }
                 items.append(try expression())
                 if take(.comma) == nil, !at(.rightBracket) {
-                    if current.kind == .end { throw unclosed(token, expected: .rightBracket) }
+                    if atEnd { throw unclosed(open, expected: .rightBracket) }
                     throw error("expected ',' or ']' to close '[' at \(token.range.start), found \(current.quoted)")
                 }
             }
             let close = advance()
-            return Expr(.list(items), SourceRange(from: token.range, to: close.range))
+            return Expr(.list(items), SourceRange(from: token.range, to: close))
         case .end:
             throw error("expected an expression, found the end of the input")
         case .newline:

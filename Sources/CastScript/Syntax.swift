@@ -51,7 +51,17 @@ public enum UnaryOperator: String, Sendable {
 public struct CallArgument: Sendable {
     public var label: String?
     public var labelRange: SourceRange?
-    public var value: Expr
+    public let value: Expr
+    /// How evaluating `value` starts: kept here, not in an array of the call's own, which cost
+    /// an allocation per call node.
+    let operand: CallSite.Operand
+
+    init(label: String?, labelRange: SourceRange?, value: Expr) {
+        self.label = label
+        self.labelRange = labelRange
+        self.value = value
+        operand = CallSite.Operand(value)
+    }
 }
 
 /// An expression and the source it was read from.
@@ -109,8 +119,9 @@ public enum ExprKind: Sendable {
 
 /// A top-level statement.
 public struct Statement: Sendable {
-    /// Boxed, so copying a statement (as running a program does) copies one reference.
-    public indirect enum Kind: Sendable {
+    /// Not boxed: a box cost an allocation per statement, and running a program reads a
+    /// statement in place (a call statement only its site).
+    public enum Kind: Sendable {
         /// `name = value`
         case assignment(name: String, nameRange: SourceRange, value: Expr)
         /// An expression whose value a notebook or `cast run` shows.

@@ -11,6 +11,15 @@ public enum Punctuation: String, Sendable, CaseIterable {
     case plus = "+", minus = "-", star = "*", slash = "/", percent = "%"
     case halfOpenRange = "..<", closedRange = "..."
 
+    /// How many characters write it (`rawValue.utf8.count`, without making the string).
+    var length: Int {
+        switch self {
+        case .equal, .notEqual, .lessOrEqual, .greaterOrEqual: 2
+        case .halfOpenRange, .closedRange: 3
+        default: 1
+        }
+    }
+
     /// The closer of an opening bracket.
     var closer: Punctuation? {
         switch self {
