@@ -3,7 +3,8 @@ public struct CaptureOptions: Sendable {
     /// Keep the selected rows themselves (`[tokens, width]` per point).
     public var keepRows: Bool
     /// Accumulate each point's mean and covariance in double precision (what PCA reads),
-    /// over every selected row, even past `budget`'s rows when `keepRows` is off.
+    /// over the same selected rows as `keepRows` (so `budget` bounds both); with `keepRows`
+    /// off, memory stays the same however many rows are read.
     public var statistics: Bool
     public var positions: PositionSelector
     /// At most this many rows in all (nil: no limit). The capture stops reading sequences

@@ -55,9 +55,10 @@ public enum TestModels {
 
 /// Test helpers shared by the test targets.
 public enum TestSupport {
-    /// A fresh temporary folder.
+    /// A fresh temporary folder, inside this test process's own folder, which is removed
+    /// when the process exits (the suite makes thousands; left behind, they filled the disk).
     public static func temporaryFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cast-test-\(UUID().uuidString)")
+        let url = TestRunFolder.url.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
