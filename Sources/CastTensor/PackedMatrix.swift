@@ -166,10 +166,24 @@ public struct PackedMatrix: @unchecked Sendable {
         precondition(ldx >= columns && ldy >= rows && m <= Int(Int32.max),
                      "PackedMatrix.multiply: strides \(ldx), \(ldy) too small for [\(rows), \(columns)]")
         let panels = Int(cast_packed_panels(Int32(rows)))
-        // Enough panels per chunk that a thread's work dwarfs its start-up (~1 M multiply-adds).
-        // (128 K, which splits decode's 576 × 576 products in two, decoded smollm2-135m ~15%
-        // slower on a shared 2-core machine.)
-        let grain = max(1, (m == 1 ? Self.decodeGrain : 1 << 20) / max(1, m * columns * 16))
+        // Each chunk computes whole output rows, so the split never changes the bits.
+        // Several rows (prefill): one chunk per thread, each large enough (~1 M
+        // multiply-adds) that its work dwarfs its start-up. One row (decode): a product is
+        // only tens of microseconds, so it is cut into many small chunks that the caller and
+        // the worker take as they get free; a worker that starts late or is preempted then
+        // costs at most a chunk, instead of leaving the whole product to one core.
+        let forEach: ((Range<Int>) -> Void) -> Void
+        if m == 1 {
+            // The int8 kernels do a multiply-add in about a third of the time, so their
+            // chunks hold 4× as many to cost the same hand-off per unit of work (at 256 K,
+            // int8 decode measured 0–10% slower than at 1 M; float32 15–28% faster).
+            let multiplyAdds = arithmetic == .int8 ? 4 * Self.decodeGrain : Self.decodeGrain
+            let chunks = panels / max(1, multiplyAdds / (columns * 16))
+            forEach = { body in Parallel.forEach(panels, chunks: chunks, body) }
+        } else {
+            let grain = max(1, (1 << 20) / max(1, m * columns * 16))
+            forEach = { body in Parallel.forEach(panels, grain: grain, body) }
+        }
         let ys = UncheckedSendable(y), flag: Int32 = accumulate ? 1 : 0
         let path = (kernel ?? .selected).cKernel
         withDescriptor { w in
@@ -177,7 +191,7 @@ public struct PackedMatrix: @unchecked Sendable {
             switch arithmetic {
             case .float32:
                 let xs = UncheckedSendable(x)
-                Parallel.forEach(panels, grain: grain) { range in
+                forEach { range in
                     cast_packed_matmul_using(path, wp.value, xs.value, ldx, Int32(m), ys.value, ldy,
                                        Int32(range.lowerBound), Int32(range.upperBound), flag)
                 }
@@ -187,7 +201,7 @@ public struct PackedMatrix: @unchecked Sendable {
                 ScratchPool.shared.withBuffer(bytes: bytes) { quantized in
                     cast_int8_quantize_rows_using(path, x, ldx, Int32(m), Int32(columns), Int32(group), quantized)
                     let xs = UncheckedSendable(UnsafeRawPointer(quantized))
-                    Parallel.forEach(panels, grain: grain) { range in
+                    forEach { range in
                         cast_packed_matmul_int8_using(path, wp.value, xs.value, Int32(m), ys.value, ldy,
                                                 Int32(range.lowerBound), Int32(range.upperBound), flag)
                     }
@@ -196,11 +210,23 @@ public struct PackedMatrix: @unchecked Sendable {
         }
     }
 
-    /// Multiply-adds per chunk of a one-row product (decode). `CAST_DECODE_GRAIN` overrides it
-    /// to compare splits: smaller splits every decode product over both cores, which on a
-    /// shared, loaded 2-core machine measured slower (smollm2-135m 40 → 37 tok/s at 128 K,
-    /// 35 at 32 K, 2026-12-07), since a preempted worker holds up each product's hand-off.
-    static let decodeGrain: Int = Int(ProcessInfo.processInfo.environment["CAST_DECODE_GRAIN"] ?? "").map { max(1, $0) } ?? (1 << 20)
+    /// Multiply-adds per chunk of a one-row product (decode): the current task's
+    /// `withDecodeGrain` value, else `CAST_DECODE_GRAIN`, else 256 K, chosen by decode-shaped
+    /// product chains on 2 threads of a Zen 5 VM with the machine's other load niced away
+    /// (ms/token, median; 1 M, the old grain, leaves smollm2-135m's products whole):
+    /// smollm2-135m 1 thread 11.0, 1 M 11.0, 512 K 9.4–10.2, 256 K 6.6–7.6, 128 K 6.4–7.9,
+    /// 32 K 8.2–8.7, 16 K 10.6–12.4 (each chunk costs ~0.4 µs of hand-off); qwen2.5-0.5b
+    /// 1 thread 28–38, 1 M 19–21, 256 K 17–18.7, 128 K 19.2–20.4, 64 K 20.5–23.5.
+    static var decodeGrain: Int { taskDecodeGrain ?? environmentDecodeGrain }
+    static let environmentDecodeGrain: Int =
+        Int(ProcessInfo.processInfo.environment["CAST_DECODE_GRAIN"] ?? "").map { max(1, $0) } ?? (1 << 18)
+    @TaskLocal static var taskDecodeGrain: Int? = nil
+
+    /// Runs `body` with one-row products cut into chunks of about `multiplyAdds` (tests
+    /// force many small chunks to check that the split never changes the bits).
+    static func withDecodeGrain<R>(_ multiplyAdds: Int, _ body: () throws -> R) rethrows -> R {
+        try $taskDecodeGrain.withValue(max(1, multiplyAdds)) { try body() }
+    }
 
     /// The kernel path float32 products run (see `PackedKernel`).
     public static var kernel: PackedKernel { PackedKernel.selected.float32Path }

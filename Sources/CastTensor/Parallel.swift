@@ -47,7 +47,30 @@ public enum Parallel {
         withoutActuallyEscaping(body) { body in
             var job = ChunkedJob(body: body, chunks: chunks, count: count)
             withUnsafeMutablePointer(to: &job) { pointer in
-                cast_pool_run(Int32(chunks), { context, chunk in
+                cast_pool_run(Int32(chunks), Int32(chunks), { context, chunk in
+                    let job = context!.assumingMemoryBound(to: ChunkedJob.self)
+                    job.pointee.body(Parallel.chunkRange(Int(chunk), of: job.pointee.chunks, count: job.pointee.count))
+                }, pointer)
+            }
+        }
+    }
+
+    /// Calls `body` on `chunks` disjoint, ordered sub-ranges covering `0..<count` (at most
+    /// `count` of them), which the caller and up to `threads − 1` workers take one at a time
+    /// as each becomes free. More chunks than threads balance the load when a thread starts
+    /// late or is preempted; use it only where any split gives the same bits (each output
+    /// element computed whole inside one chunk).
+    @inlinable
+    public static func forEach(_ count: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = min(max(chunks, 1), count, Int(CAST_POOL_MAX_CHUNKS))
+        if chunks <= 1 || threads <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var job = ChunkedJob(body: body, chunks: chunks, count: count)
+            withUnsafeMutablePointer(to: &job) { pointer in
+                cast_pool_run(Int32(chunks), Int32(min(threads, chunks)), { context, chunk in
                     let job = context!.assumingMemoryBound(to: ChunkedJob.self)
                     job.pointee.body(Parallel.chunkRange(Int(chunk), of: job.pointee.chunks, count: job.pointee.count))
                 }, pointer)

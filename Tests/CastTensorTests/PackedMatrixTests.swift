@@ -101,6 +101,33 @@ import Testing
         #expect(portable.scalars == all.scalars)
     }
 
+    /// A one-row product (decode) cut into one chunk per panel, taken by two threads as
+    /// they get free, gives the same bits as the product in one piece and on one thread, on
+    /// the 8-, 4- and 5-bit layouts and in both arithmetics: each output row is computed
+    /// whole by one thread.
+    @Test func oneRowProductIsTheSameBitsHoweverSplit() throws {
+        for (bits, bias) in [(8, 0), (4, 8), (5, 16)] {
+            let (w, _, _, _) = try Self.random(rows: 1000, columns: 96, group: 32, seed: 41, bits: bits, bias: bias)
+            let x = Tensor.randomNormal([1, 96], seed: 42)
+            for arithmetic in PackedArithmetic.allCases {
+                let whole = try PackedMatrix.withDecodeGrain(1 << 30) {
+                    try Parallel.withThreads(2) { try Linear.forward(x, weight: .packed(w), arithmetic: arithmetic) }
+                }
+                let alone = try Parallel.withThreads(1) { try Linear.forward(x, weight: .packed(w), arithmetic: arithmetic) }
+                #expect(whole.scalars.map(\.bitPattern) == alone.scalars.map(\.bitPattern), "\(bits) bits \(arithmetic)")
+                for grain in [1, 3 * 96 * 16] {
+                    for _ in 0..<20 {
+                        let split = try PackedMatrix.withDecodeGrain(grain) {
+                            try Parallel.withThreads(2) { try Linear.forward(x, weight: .packed(w), arithmetic: arithmetic) }
+                        }
+                        #expect(split.scalars.map(\.bitPattern) == whole.scalars.map(\.bitPattern),
+                                "\(bits) bits \(arithmetic), grain \(grain)")
+                    }
+                }
+            }
+        }
+    }
+
     /// `.int8`: each row and group of x is rounded to d·xq (d = max|x|/127, xq = round(x/d),
     /// ties to even); the product must equal Σ d·(scale·Σxq·q − offset·Σxq) computed here in
     /// float64 (bound 1e-4 relative to the output scale), be the same bits on the portable

@@ -64,6 +64,60 @@ import Testing
         background.wait()
     }
 
+    /// `forEach(_:chunks:)` hands out more chunks than threads: every index is visited
+    /// exactly once, in ordered disjoint ranges, whatever the thread and chunk counts
+    /// (chunks beyond the count, one chunk, no work at all), a call from inside a chunk runs
+    /// there, and jobs from two threads at once (one runs inline) both complete.
+    @Test func dynamicChunksCoverTheRangeOnce() throws {
+        for threads in [1, 2, 4] {
+            for (count, chunks) in [(0, 8), (1, 8), (5, 8), (100, 1), (100, 7), (1000, 300), (64, 64)] {
+                var visits = [Int](repeating: 0, count: count)
+                let ranges = UncheckedSendable(UnsafeMutablePointer<Int>.allocate(capacity: max(1, count)))
+                defer { ranges.value.deallocate() }
+                visits.withUnsafeMutableBufferPointer { v in
+                    let base = UncheckedSendable(v.baseAddress)
+                    Parallel.withThreads(threads) {
+                        Parallel.forEach(count, chunks: chunks) { range in
+                            #expect(!range.isEmpty)
+                            for i in range { base.value![i] += 1; ranges.value[i] = range.lowerBound }
+                        }
+                    }
+                }
+                #expect(visits == [Int](repeating: 1, count: count), "\(threads) threads, \(count) in \(chunks)")
+                // Split, the ranges are Parallel.chunkRange's (boundaries at c·count/chunks);
+                // on one thread the whole range is one call.
+                let used = threads == 1 ? 1 : min(chunks, count)
+                for c in 0..<used {
+                    let r = Parallel.chunkRange(c, of: used, count: count)
+                    if !r.isEmpty { #expect(ranges.value[r.upperBound - 1] == r.lowerBound) }
+                }
+            }
+        }
+        // Nested: the inner call runs on the thread of the outer chunk.
+        let total = UncheckedSendable(ManagedCounter())
+        Parallel.withThreads(2) {
+            Parallel.forEach(16, chunks: 16) { outer in
+                #expect(Parallel.isWorker)
+                Parallel.forEach(10, chunks: 5) { inner in total.value.add(outer.count * inner.count) }
+            }
+        }
+        #expect(total.value.value == 160)
+        // Two callers at once: whichever finds the pool busy runs its chunks itself.
+        let other = UncheckedSendable(ManagedCounter())
+        let background = DispatchGroup()
+        DispatchQueue.global().async(group: background) {
+            Parallel.withThreads(2) {
+                for _ in 0..<200 { Parallel.forEach(64, chunks: 32) { other.value.add($0.count) } }
+            }
+        }
+        let mine = UncheckedSendable(ManagedCounter())
+        Parallel.withThreads(2) {
+            for _ in 0..<200 { Parallel.forEach(64, chunks: 32) { mine.value.add($0.count) } }
+        }
+        background.wait()
+        #expect(mine.value.value == 200 * 64 && other.value.value == 200 * 64)
+    }
+
     /// `withThreads` changes the count for its own task only.
     @Test func threadCountIsScopedToTheTask() async throws {
         let outside = Parallel.threads
@@ -86,4 +140,12 @@ final class ManagedFlag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.wait(); defer { lock.signal() }; return value }
     func set() { lock.wait(); value = true; lock.signal() }
+}
+
+/// A total that chunks on several threads add to.
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = DispatchSemaphore(value: 1)
+    private var total = 0
+    var value: Int { lock.wait(); defer { lock.signal() }; return total }
+    func add(_ amount: Int) { lock.wait(); total += amount; lock.signal() }
 }
