@@ -210,22 +210,24 @@ public struct PackedMatrix: @unchecked Sendable {
         }
     }
 
-    /// Multiply-adds per chunk of a one-row product (decode): the current task's
-    /// `withDecodeGrain` value, else `CAST_DECODE_GRAIN`, else 256 K, chosen by decode-shaped
+    /// Multiply-adds per chunk of a one-row product (decode): `CAST_DECODE_GRAIN`, else 256 K
+    /// (tests override it with `withDecodeGrain`), chosen by decode-shaped
     /// product chains on 2 threads of a Zen 5 VM with the machine's other load niced away
     /// (ms/token, median; 1 M, the old grain, leaves smollm2-135m's products whole):
     /// smollm2-135m 1 thread 11.0, 1 M 11.0, 512 K 9.4–10.2, 256 K 6.6–7.6, 128 K 6.4–7.9,
     /// 32 K 8.2–8.7, 16 K 10.6–12.4 (each chunk costs ~0.4 µs of hand-off); qwen2.5-0.5b
     /// 1 thread 28–38, 1 M 19–21, 256 K 17–18.7, 128 K 19.2–20.4, 64 K 20.5–23.5.
-    static var decodeGrain: Int { taskDecodeGrain ?? environmentDecodeGrain }
-    static let environmentDecodeGrain: Int =
+    nonisolated(unsafe) static var decodeGrain: Int =
         Int(ProcessInfo.processInfo.environment["CAST_DECODE_GRAIN"] ?? "").map { max(1, $0) } ?? (1 << 18)
-    @TaskLocal static var taskDecodeGrain: Int? = nil
 
-    /// Runs `body` with one-row products cut into chunks of about `multiplyAdds` (tests
-    /// force many small chunks to check that the split never changes the bits).
+    /// Runs `body` with one-row products cut into chunks of about `multiplyAdds`, process-wide
+    /// (tests force many small chunks to check that the split never changes the bits; any
+    /// grain gives the same bits, so products running meanwhile elsewhere are unaffected).
     static func withDecodeGrain<R>(_ multiplyAdds: Int, _ body: () throws -> R) rethrows -> R {
-        try $taskDecodeGrain.withValue(max(1, multiplyAdds)) { try body() }
+        let saved = decodeGrain
+        decodeGrain = max(1, multiplyAdds)
+        defer { decodeGrain = saved }
+        return try body()
     }
 
     /// The kernel path float32 products run (see `PackedKernel`).

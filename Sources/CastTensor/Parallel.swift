@@ -40,19 +40,7 @@ public enum Parallel {
     @inlinable
     public static func forEach(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         let chunks = chunkCount(count, grain: grain)
-        if chunks <= 1 {
-            if count > 0 { body(0..<count) }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            var job = ChunkedJob(body: body, chunks: chunks, count: count)
-            withUnsafeMutablePointer(to: &job) { pointer in
-                cast_pool_run(Int32(chunks), Int32(chunks), { context, chunk in
-                    let job = context!.assumingMemoryBound(to: ChunkedJob.self)
-                    job.pointee.body(Parallel.chunkRange(Int(chunk), of: job.pointee.chunks, count: job.pointee.count))
-                }, pointer)
-            }
-        }
+        run(count, chunks: chunks, threads: chunks, body)
     }
 
     /// Calls `body` on `chunks` disjoint, ordered sub-ranges covering `0..<count` (at most
@@ -63,14 +51,21 @@ public enum Parallel {
     @inlinable
     public static func forEach(_ count: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
         let chunks = min(max(chunks, 1), count, Int(CAST_POOL_MAX_CHUNKS))
-        if chunks <= 1 || threads <= 1 {
+        run(count, chunks: threads <= 1 ? 1 : chunks, threads: min(threads, chunks), body)
+    }
+
+    /// Runs `body` on `chunks` ordered sub-ranges of `0..<count` on the caller and up to
+    /// `threads − 1` pool workers (one chunk: on the caller alone).
+    @inlinable
+    static func run(_ count: Int, chunks: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        if chunks <= 1 {
             if count > 0 { body(0..<count) }
             return
         }
         withoutActuallyEscaping(body) { body in
             var job = ChunkedJob(body: body, chunks: chunks, count: count)
             withUnsafeMutablePointer(to: &job) { pointer in
-                cast_pool_run(Int32(chunks), Int32(min(threads, chunks)), { context, chunk in
+                cast_pool_run(Int32(chunks), Int32(threads), { context, chunk in
                     let job = context!.assumingMemoryBound(to: ChunkedJob.self)
                     job.pointee.body(Parallel.chunkRange(Int(chunk), of: job.pointee.chunks, count: job.pointee.count))
                 }, pointer)
