@@ -49,12 +49,37 @@ public struct SelfText: Sendable {
                              shouldStop: () -> Bool = { false },
                              progress: (Int, Int) -> Void = { _, _ in }) throws -> SelfText? {
         try options.validate()
+        let (tokenizer, start) = try documentStart(teacher)
+        let prompts = try Self.prompts(count: options.documents, corpus: corpus, tokenizer: tokenizer, start: start, options: options)
+        return try write(teacher: teacher, adapters: adapters, prompts: prompts, tokenizer: tokenizer, start: start,
+                         options: options, shouldStop: shouldStop, progress: progress)
+    }
+
+    /// Writes one document from each of `texts` (tokenized by the teacher, after its document
+    /// separator), `options.documents` of them, cycling through `texts` if they are fewer.
+    public static func write(teacher: Transformer, adapters: AdapterSet, promptTexts texts: [String], options: Options,
+                             shouldStop: () -> Bool = { false },
+                             progress: (Int, Int) -> Void = { _, _ in }) throws -> SelfText? {
+        try options.validate()
+        guard !texts.isEmpty else { throw AdapterError("self-text: no prompts to start documents from") }
+        let (tokenizer, start) = try documentStart(teacher)
+        let prompts = (0..<options.documents).map { [start] + tokenizer.encode(texts[$0 % texts.count], addSpecial: false, parseSpecial: false) }
+        return try write(teacher: teacher, adapters: adapters, prompts: prompts, tokenizer: tokenizer, start: start,
+                         options: options, shouldStop: shouldStop, progress: progress)
+    }
+
+    /// The teacher's tokenizer and the token that separates documents (an empty document
+    /// starts after it).
+    static func documentStart(_ teacher: Transformer) throws -> (Tokenizer, Int) {
         guard let tokenizer = teacher.tokenizer else { throw AdapterError("self-text: \(teacher.name) has no tokenizer") }
-        // An empty document starts after the token that separates documents.
         guard let start = tokenizer.vocabulary.bosId ?? tokenizer.vocabulary.eosId else {
             throw AdapterError("self-text: \(teacher.name)'s vocabulary has neither a BOS nor an EOS token to start a document")
         }
-        let prompts = try Self.prompts(count: options.documents, corpus: corpus, tokenizer: tokenizer, start: start, options: options)
+        return (tokenizer, start)
+    }
+
+    static func write(teacher: Transformer, adapters: AdapterSet, prompts: [[Int]], tokenizer: Tokenizer, start: Int,
+                      options: Options, shouldStop: () -> Bool, progress: (Int, Int) -> Void) throws -> SelfText? {
         let generator = Generator(model: teacher, adapters: adapters)
         let started = Date()
         var documents: [String] = [], generated = 0

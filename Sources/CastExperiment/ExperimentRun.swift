@@ -194,14 +194,18 @@ public final class ExperimentRun {
 
     /// The teacher's own documents for the self-text variant, cached (a JSON file of them and
     /// what share looks like the task).
-    func selfText(_ source: (folder: URL, key: String, seconds: Double)) throws -> (corpus: TextCorpus, key: String, seconds: Double)? {
+    /// With `fromTaskPrompts` (the task-text diagnostic) the documents start from the task's
+    /// train prompts instead of corpus prefixes and empty documents.
+    func selfText(_ source: (folder: URL, key: String, seconds: Double),
+                  fromTaskPrompts: Bool = false) throws -> (corpus: TextCorpus, key: String, seconds: Double)? {
         struct Written: Codable { let documents: [String]; let generatedTokens: Int; let seconds: Double; let taskShare: Double? }
         var options = SelfText.Options()
         options.documents = settings.selfTextDocuments
         options.tokens = settings.selfTextTokens
         options.seed = settings.seed
-        let entry = try cache.entry("self-text", ["lora": source.key, "options": try ArtifactCache.canonical(options),
-                                                   "code": ArtifactCache.codeVersion])
+        var parts = ["lora": source.key, "options": try ArtifactCache.canonical(options), "code": ArtifactCache.codeVersion]
+        if fromTaskPrompts { parts["prompts"] = "train prompts of \(taskDigest)" }
+        let entry = try cache.entry(fromTaskPrompts ? "task-text" : "self-text", parts)
         let wiki = try TextCorpus.wiki()
         if let w = cache.result(entry, as: Written.self) {
             return (try SelfText(documents: w.documents, generatedTokens: w.generatedTokens, seconds: w.seconds).corpus(heldOutFrom: wiki),
@@ -209,16 +213,21 @@ public final class ExperimentRun {
         }
         let s = try model(settings.source)
         let adapters = try LoRAAdapter.load(source.folder.path, for: s.config).adapters
-        let bar = host.progress( "self-text from \(s.name) + LoRA", unit: "documents")
-        guard let written = try SelfText.write(teacher: s, adapters: adapters, prefixesFrom: wiki, options: options,
-                                               shouldStop: { self.host.shouldStop },
-                                               progress: { bar.update(done: $0, total: $1) }) else {
+        let name = fromTaskPrompts ? "task-text" : "self-text"
+        let bar = host.progress("\(name) from \(s.name) + LoRA", unit: "documents")
+        let stop = { self.host.shouldStop }, update = { bar.update(done: $0, total: $1) }
+        let written = fromTaskPrompts
+            ? try SelfText.write(teacher: s, adapters: adapters, promptTexts: suite.train.map(\.prompt), options: options,
+                                 shouldStop: stop, progress: update)
+            : try SelfText.write(teacher: s, adapters: adapters, prefixesFrom: wiki, options: options,
+                                 shouldStop: stop, progress: update)
+        guard let written else {
             bar.finish()
             return nil
         }
         bar.finish()
         let share = written.taskShare(suite)
-        host.log(String(format: "  self-text: %d documents, %d new tokens in %.0f s (%.0f tokens/s); %@ look like the task\n",
+        host.log(String(format: "  \(name): %d documents, %d new tokens in %.0f s (%.0f tokens/s); %@ look like the task\n",
                                   written.documents.count, written.generatedTokens, written.seconds,
                                   Double(written.generatedTokens) / max(written.seconds, 1e-9),
                                   share.map { String(format: "%.1f %%", 100 * $0) } ?? "(no shared prompt ending to look for)"))
@@ -233,8 +242,8 @@ public final class ExperimentRun {
         guard let source = try sourceLoRA() else { return nil }
         let variant = try CastVariant(name)
         let trained: (folder: URL, key: String, seconds: Double)?
-        if variant == .selfText {
-            guard let text = try selfText(source) else { return nil }
+        if variant == .selfText || variant == .taskText {
+            guard let text = try selfText(source, fromTaskPrompts: variant == .taskText) else { return nil }
             trained = try castAdapter(source, selfText: text)
         } else if variant == .ckaMap {
             var options = castOptions

@@ -30,10 +30,10 @@ struct Experiment: ParsableCommand {
     @Option(help: "The model to carry it to.") var target: String
     @Option(help: "A built-in task (arith, dates, reverse) or a JSONL file.") var task: String
     @Option(help: "Comma-separated methods: floor, source, retrained, cross-lora, cast.") var methods = "floor,source,cross-lora,cast"
-    @Option(help: "Comma-separated CAST variants, each a row cast-<variant> beside cast: lsq-init (P's and H by least squares), delta (match the adapter's own effect), titok (KL weighted by the LoRA's effect per token), self-text (distil on text the teacher writes), index-map (layer i to layer i), cka-map (the layer map CKA suggests).")
+    @Option(help: "Comma-separated CAST variants, each a row cast-<variant> beside cast: lsq-init (P's and H by least squares), delta (match the adapter's own effect), titok (KL weighted by the LoRA's effect per token), self-text (distil on text the teacher writes), task-text (a diagnostic: the teacher's own answers to the task's train prompts), index-map (layer i to layer i), cka-map (the layer map CKA suggests).")
     var variants = ""
-    @Option(help: "self-text: documents the teacher writes.") var selfTextDocuments = 256
-    @Option(help: "self-text: new tokens per document.") var selfTextTokens = 96
+    @Option(help: "self-text and task-text: documents the teacher writes.") var selfTextDocuments = 256
+    @Option(help: "self-text and task-text: new tokens per document.") var selfTextTokens = 96
     @OptionGroup var lora: LoRAFlags
     @Option(help: "LoRA training steps (source and retrained).") var loraSteps = 200
     @Option(help: "LoRA peak learning rate on the source.") var loraLr: Float = 2e-3

@@ -70,7 +70,7 @@ struct ExperimentCommandTests {
         let root = try TestSupport.temporaryFolder()
         let task = try TestSupport.echoTask(in: root)
         let args = ["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", task.path,
-                    "--methods", "cast", "--variants", "lsq-init,delta,titok,self-text,index-map,cka-map", "--lora-steps", "2",
+                    "--methods", "cast", "--variants", "lsq-init,delta,titok,self-text,task-text,index-map,cka-map", "--lora-steps", "2",
                     "--rank", "2", "--layers", "28,29", "--steps", "1", "--batch-size", "1", "--window", "16", "--held-out", "1",
                     "--self-text-documents", "4", "--self-text-tokens", "12",
                     "--cache", root.appendingPathComponent("cache").path, "--json"]
@@ -78,15 +78,16 @@ struct ExperimentCommandTests {
         #expect(first.status == 0, "\(first.stderr)")
         let rows = (try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])?["rows"] as? [[String: Any]] ?? []
         #expect(rows.map { $0["method"] as? String }
-                == ["cast", "cast-lsq-init", "cast-delta", "cast-titok", "cast-self-text", "cast-index-map", "cast-cka-map"])
+                == ["cast", "cast-lsq-init", "cast-delta", "cast-titok", "cast-self-text", "cast-task-text", "cast-index-map", "cast-cka-map"])
         #expect(first.stderr.contains("self-text: 4 documents"), "\(first.stderr)")
-        #expect(first.stderr.components(separatedBy: "finished at step 1 of 1").count - 1 == 7, "each variant trains")
+        #expect(first.stderr.contains("task-text: 4 documents"), "\(first.stderr)")
+        #expect(first.stderr.components(separatedBy: "finished at step 1 of 1").count - 1 == 8, "each variant trains")
         // A model against itself: CKA is 1 on the diagonal, so the suggested map is layer i to i.
         let identity = (0..<30).map { "\($0):\($0)" }.joined(separator: ",")
         #expect(first.stderr.contains("cka-map: target:source \(identity)\n"), "\(first.stderr)")
         let again = try TestSupport.runCast(args)
         #expect(again.status == 0 && !again.stderr.contains("finished at step") && !again.stderr.contains("self-text: 4 documents")
-                && !again.stderr.contains("cka-map: CKA between"), "\(again.stderr)")
+                && !again.stderr.contains("task-text: 4 documents") && !again.stderr.contains("cka-map: CKA between"), "\(again.stderr)")
         let wrong = try TestSupport.runCast(["experiment", "--source", "smollm2-135m", "--target", "smollm2-135m", "--task", "arith",
                                              "--variants", "delta,selftext"])
         #expect(wrong.status != 0 && wrong.stderr.contains("unknown variant 'selftext'"), "\(wrong.stderr)")

@@ -35,6 +35,22 @@ struct SelfTextTests {
         #expect(corpus.train.count == a.documents.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }.count)
     }
 
+    /// task-text's documents: each starts with one of the given prompts, cycling through them.
+    @Test func writesFromGivenPromptsInTurn() throws {
+        let model = try TestModels.model("smollm2-135m")
+        var options = SelfText.Options()
+        options.documents = 3
+        options.tokens = 6
+        let prompts = ["Compute 2 + 3.\nAnswer:", "Reverse the word cat.\nAnswer:"]
+        let text = try #require(try SelfText.write(teacher: model, adapters: .none, promptTexts: prompts, options: options))
+        #expect(text.documents.count == 3)
+        #expect(text.documents[0].hasPrefix(prompts[0]) && text.documents[1].hasPrefix(prompts[1]) && text.documents[2].hasPrefix(prompts[0]),
+                "\(text.documents)")
+        #expect(text.generatedTokens > 0)
+        #expect(text.taskShare(try TaskSuite.load("arith")) == 1, "every document holds the prompts' ending")
+        #expect(throws: AdapterError.self) { try SelfText.write(teacher: model, adapters: .none, promptTexts: [], options: options) }
+    }
+
     @Test func stopsWhenAsked() throws {
         let model = try TestModels.model("smollm2-135m")
         var options = SelfText.Options()
