@@ -23,6 +23,25 @@ final class ProjectionTap: LinearAdapter {
     func backward(dy: Tensor, x: Tensor, saved: [Tensor], dx: inout Tensor?) throws {}
 }
 
+/// How well the least-squares maps fit the paired activations they were solved on: R² per
+/// CAST layer of `P_in` and `P_out`, and of `H`. A low R² says the two models' spaces are not
+/// linearly related there on this text, so the start it gives carries little.
+public struct LeastSquaresFit: Sendable {
+    public let inputs: [Double?]
+    public let outputs: [Double?]
+    public let head: Double?
+
+    /// "R² P_in mean 0.62 (min 0.31), P_out mean 0.80 (min 0.55), H 0.71".
+    public var summary: String {
+        func stats(_ values: [Double?]) -> String {
+            let known = values.compactMap { $0 }
+            guard let low = known.min() else { return "n/a" }
+            return String(format: "mean %.3f (min %.3f)", known.reduce(0, +) / Double(known.count), low)
+        }
+        return "R² P_in \(stats(inputs)), P_out \(stats(outputs)), H \(head.map { String(format: "%.3f", $0) } ?? "n/a")"
+    }
+}
+
 extension CastAdapter {
     /// Sets every P and H by ridge least squares on paired activations of the bare source
     /// and target over `windows` training windows of `corpus` (read in batches of 4, in
@@ -30,12 +49,13 @@ extension CastAdapter {
     /// `P_out` the source projection's outputs (its rows of them) to the target's, `H` the
     /// target's final hidden states to the source's. Only the sums `XᵀX`, `XᵀY` are kept.
     /// `progress(done, total)` counts windows read; when `shouldStop` says so between
-    /// batches, it returns false and leaves every P and H as it was.
+    /// batches, it returns nil and leaves every P and H as it was. Returns how well each map
+    /// fits the rows it was solved on.
     @discardableResult
     public func initializeByLeastSquares(source: Transformer, target: Transformer, corpus: PairedCorpus,
                                          windows: Int, seed: UInt64, ridge: Float = 1e-3,
                                          shouldStop: () -> Bool = { false },
-                                         progress: (Int, Int) -> Void = { _, _ in }) throws -> Bool {
+                                         progress: (Int, Int) -> Void = { _, _ in }) throws -> LeastSquaresFit? {
         var sourceTaps: [AdapterSlot: ProjectionTap] = [:], targetTaps: [AdapterSlot: ProjectionTap] = [:]
         for layer in layers {
             let s = layer.sourceSlot.module.shape(in: source.config), t = layer.slot.module.shape(in: target.config)
@@ -48,7 +68,7 @@ extension CastAdapter {
         var sourcePass = ForwardPass(), targetPass = ForwardPass()
         let batch = 4
         for chunk in 0..<(windows + batch - 1) / batch {
-            if shouldStop() { return false }
+            if shouldStop() { return nil }
             let ws = corpus.batch(step: chunk, size: min(batch, windows - chunk * batch), seed: seed ^ 0x1EA5)
             let rows = CastTrainer.alignedRows(ws)
             guard !rows.teacher.isEmpty else { continue }
@@ -66,12 +86,15 @@ extension CastAdapter {
             progress(min((chunk + 1) * batch, windows), windows)
         }
         guard hidden.rows > 0 else { throw AdapterError("least-squares init: no aligned positions in \(windows) corpus windows") }
+        var inputFit: [Double?] = [], outputFit: [Double?] = []
         for (k, layer) in layers.enumerated() {
             layer.cast.pIn = try inputs[k].solve(ridge: ridge)
             layer.cast.pOut = try outputs[k].solve(ridge: ridge)
+            inputFit.append(try inputs[k].explainedVariance(by: layer.cast.pIn))
+            outputFit.append(try outputs[k].explainedVariance(by: layer.cast.pOut))
         }
         head = try hidden.solve(ridge: ridge)
-        return true
+        return LeastSquaresFit(inputs: inputFit, outputs: outputFit, head: try hidden.explainedVariance(by: head))
     }
 
     /// Columns `range` of a `[n, width]` tensor.

@@ -25,9 +25,10 @@ public enum CastTrainingSetup {
             log?("resuming at step \(trainer.completedSteps) of \(options.training.steps)\n")
         } else if options.initialization == .leastSquares {
             let start = Date()
-            try cast.initializeByLeastSquares(source: source, target: target, corpus: corpus,
-                                              windows: options.initWindows, seed: options.initSeed)
-            log?(String(format: "least-squares init over %d windows: %.1f s\n", options.initWindows, Date().timeIntervalSince(start)))
+            let fit = try cast.initializeByLeastSquares(source: source, target: target, corpus: corpus,
+                                                        windows: options.initWindows, seed: options.initSeed)
+            log?(String(format: "least-squares init over %d windows: %.1f s; ", options.initWindows, Date().timeIntervalSince(start))
+                 + (fit?.summary ?? "") + "\n")
         }
         log?("CAST \(source.name) → \(target.name): \(cast.layers.count) layers, "
              + "\(cast.parameterCount) parameters; corpus \(corpus.windowCount(.train)) windows of \(corpus.length) tokens"

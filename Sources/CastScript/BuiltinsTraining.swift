@@ -235,7 +235,7 @@ enum TrainingBuiltins {
                     shouldStop: { call.interpreter.isCancelled() },
                     progress: { done, total in sink?.report(done: done, total: total, detail: "") })
                 sink?.end()
-                guard finished else {
+                guard finished != nil else {
                     throw ScriptError(.interrupted, "train: stopped during the least-squares initialisation; the CAST adapter "
                                       + "is as it was (train again to start over)", at: call.range)
                 }

@@ -12,6 +12,9 @@ public struct RidgeRegression {
     public let outputs: Int
     private var gram: [Double]
     private var cross: [Double]
+    /// Σy per output and Σ‖y‖², for the share of variance a map explains.
+    private var outputSums: [Double]
+    private var outputSquares = 0.0
     public private(set) var rows = 0
 
     public init(inputs p: Int, outputs q: Int) {
@@ -19,6 +22,7 @@ public struct RidgeRegression {
         outputs = q
         gram = [Double](repeating: 0, count: p * p)
         cross = [Double](repeating: 0, count: p * q)
+        outputSums = [Double](repeating: 0, count: q)
     }
 
     /// Adds rows `x [n, p]`, `y [n, q]`.
@@ -34,7 +38,39 @@ public struct RidgeRegression {
         let p = Int32(inputs), q = Int32(outputs), k = Int32(n)
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p, p, k, 1, xd, p, xd, p, 1, &gram, p)
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p, q, k, 1, xd, p, yd, q, 1, &cross, q)
+        for (i, v) in yd.enumerated() {
+            outputSums[i % outputs] += v
+            outputSquares += v * v
+        }
         rows += n
+    }
+
+    /// R² of `w [q, p]` on the rows added: 1 − Σ‖W·x − y‖² / Σ‖y − ȳ‖², from the kept sums
+    /// (Σ‖W·x − y‖² = Σ‖y‖² − 2·tr(W·XᵀY) + tr(W·XᵀX·Wᵀ)). 1 when W·x is y, about 0 when it
+    /// explains no more than y's mean, negative when worse; nil before any row or when y is
+    /// constant.
+    public func explainedVariance(by w: Tensor) throws -> Double? {
+        let p = inputs, q = outputs
+        guard w.shape == [q, p] else {
+            throw TensorError.shapeMismatch("RidgeRegression.explainedVariance", w.shape, [q, p], "expected W [\(q), \(p)]")
+        }
+        guard rows > 0 else { return nil }
+        let wd = (0..<w.count).map { Double(w.data[$0]) }
+        var wg = [Double](repeating: 0, count: q * p)
+        _ = BLAS.singleThreaded
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(q), Int32(p), Int32(p), 1, wd, Int32(p), gram, Int32(p), 0,
+                    &wg, Int32(p))
+        var quadratic = 0.0, linear = 0.0
+        for j in 0..<q {
+            for i in 0..<p {
+                quadratic += wg[j * p + i] * wd[j * p + i]
+                linear += wd[j * p + i] * cross[i * q + j]
+            }
+        }
+        let residual = max(0, outputSquares - 2 * linear + quadratic)
+        let total = outputSquares - outputSums.reduce(0) { $0 + $1 * $1 } / Double(rows)
+        guard total > 0 else { return nil }
+        return 1 - residual / total
     }
 
     /// `W [q, p]`. Throws before any row was added, or when the system is not positive

@@ -225,7 +225,11 @@ struct CastTransferTests {
         #expect(floor > 0.05, "the LoRA must change the source's predictions (KL \(floor))")
 
         let solved = try CastAdapter(lora: lora, source: source, target: target, layerMap: .index, seed: 1)
-        try solved.initializeByLeastSquares(source: source, target: target, corpus: corpus, windows: 32, seed: 0, ridge: 1e-6)
+        let fit = try #require(try solved.initializeByLeastSquares(source: source, target: target, corpus: corpus, windows: 32,
+                                                                   seed: 0, ridge: 1e-6))
+        // A rotation relates the two models exactly: every map explains all of its outputs.
+        #expect(fit.inputs.count == solved.layers.count && fit.inputs.allSatisfy { ($0 ?? 0) > 0.999 }, "\(fit.summary)")
+        #expect(fit.outputs.allSatisfy { ($0 ?? 0) > 0.999 } && (fit.head ?? 0) > 0.999, "\(fit.summary)")
         let solvedKL = try heldOut(solved)
         let exported = try solved.exported()
         let worst = TestSupport.maxDifference(try Self.logits(target, exported.adapters, sequences), teacher)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CastTensor
 
@@ -48,6 +49,41 @@ import Testing
             }
         }
         for i in 0..<q { for j in 0..<p { #expect(abs(Double(found[i, j]) - g[j][p + i]) < 1e-5, "W[\(i), \(j)]") } }
+    }
+
+    /// R² from the kept sums against R² computed from the rows: 1 for an exact map, the
+    /// signal's share of the variance for a noisy one, about 0 for unrelated rows.
+    @Test func explainedVarianceMatchesTheRows() throws {
+        let (n, p, q) = (400, 6, 4)
+        let x = Tensor.randomNormal([n, p], seed: 11), w = Tensor.randomNormal([q, p], seed: 12)
+        let signal = try Tensor.matmul(x, w, transposeB: true), noise = Tensor.randomNormal([n, q], seed: 13)
+        var y = signal
+        for i in 0..<y.count { y.mutableData[i] += 2 * noise.data[i] + 1 }  // an offset W·x cannot fit
+        var fit = RidgeRegression(inputs: p, outputs: q)
+        try fit.add(x: Self.rows(x, 0..<150), y: Self.rows(y, 0..<150))
+        try fit.add(x: Self.rows(x, 150..<n), y: Self.rows(y, 150..<n))
+        let found = try fit.solve(ridge: 0.01)
+        let predicted = try Tensor.matmul(x, found, transposeB: true)
+        var residual = 0.0, total = 0.0
+        for j in 0..<q {
+            let mean = (0..<n).reduce(0.0) { $0 + Double(y[$1, j]) } / Double(n)
+            for r in 0..<n {
+                residual += pow(Double(predicted[r, j] - y[r, j]), 2)
+                total += pow(Double(y[r, j]) - mean, 2)
+            }
+        }
+        let r2 = try #require(try fit.explainedVariance(by: found))
+        #expect(abs(r2 - (1 - residual / total)) < 1e-6, "sums \(r2), rows \(1 - residual / total)")
+        #expect(r2 > 0.2 && r2 < 0.8, "variance about the mean ~6 signal + 4 noise, residual ~4 noise + 1 offset: R² \(r2)")
+
+        var exact = RidgeRegression(inputs: p, outputs: q)
+        try exact.add(x: x, y: signal)
+        #expect(try #require(try exact.explainedVariance(by: try exact.solve(ridge: 1e-7))) > 0.999_99)
+        var unrelated = RidgeRegression(inputs: p, outputs: q)
+        try unrelated.add(x: x, y: noise)
+        #expect(abs(try #require(try unrelated.explainedVariance(by: try unrelated.solve()))) < 0.05)
+        #expect(try RidgeRegression(inputs: p, outputs: q).explainedVariance(by: found) == nil, "no rows")
+        #expect(throws: TensorError.self) { try exact.explainedVariance(by: Tensor(zeros: [p, q])) }
     }
 
     @Test func badInput() throws {
