@@ -24,21 +24,25 @@ final class ProjectionTap: LinearAdapter {
 }
 
 /// How well the least-squares maps fit the paired activations they were solved on: R² per
-/// CAST layer of `P_in` and `P_out`, and of `H`. A low R² says the two models' spaces are not
-/// linearly related there on this text, so the start it gives carries little.
+/// CAST layer of `P_in`, of `P_in` as the source LoRA reads it (`A·P_in·x_t` against
+/// `A·x_s`: R² pools every dimension, so it is dominated by the few large-variance ones,
+/// which need not be those A reads), of `P_out`, and of `H`. A low R² says the two models'
+/// spaces are not linearly related there on this text, so the start it gives carries little.
 public struct LeastSquaresFit: Sendable {
     public let inputs: [Double?]
+    public let inputsThroughA: [Double?]
     public let outputs: [Double?]
     public let head: Double?
 
-    /// "R² P_in mean 0.62 (min 0.31), P_out mean 0.80 (min 0.55), H 0.71".
+    /// "R² P_in mean 0.872 (min 0.841), through A mean 0.41 (min 0.12), P_out …, H 0.885".
     public var summary: String {
         func stats(_ values: [Double?]) -> String {
             let known = values.compactMap { $0 }
             guard let low = known.min() else { return "n/a" }
             return String(format: "mean %.3f (min %.3f)", known.reduce(0, +) / Double(known.count), low)
         }
-        return "R² P_in \(stats(inputs)), P_out \(stats(outputs)), H \(head.map { String(format: "%.3f", $0) } ?? "n/a")"
+        return "R² P_in \(stats(inputs)), through A \(stats(inputsThroughA)), P_out \(stats(outputs)), "
+            + "H \(head.map { String(format: "%.3f", $0) } ?? "n/a")"
     }
 }
 
@@ -62,7 +66,7 @@ extension CastAdapter {
             if sourceTaps[layer.sourceSlot] == nil { sourceTaps[layer.sourceSlot] = ProjectionTap(inputWidth: s.input, outputWidth: s.output) }
             targetTaps[layer.slot] = ProjectionTap(inputWidth: t.input, outputWidth: t.output)
         }
-        var inputs = layers.map { RidgeRegression(inputs: $0.cast.inputWidth, outputs: $0.cast.source.inputWidth) }
+        var inputs = layers.map { RidgeRegression(inputs: $0.cast.inputWidth, outputs: $0.cast.source.inputWidth, view: $0.cast.source.a) }
         var outputs = layers.map { RidgeRegression(inputs: $0.cast.sourceRows.count, outputs: $0.cast.outputWidth) }
         var hidden = RidgeRegression(inputs: target.config.hiddenSize, outputs: source.config.hiddenSize)
         var sourcePass = ForwardPass(), targetPass = ForwardPass()
@@ -86,15 +90,17 @@ extension CastAdapter {
             progress(min((chunk + 1) * batch, windows), windows)
         }
         guard hidden.rows > 0 else { throw AdapterError("least-squares init: no aligned positions in \(windows) corpus windows") }
-        var inputFit: [Double?] = [], outputFit: [Double?] = []
+        var inputFit: [Double?] = [], throughA: [Double?] = [], outputFit: [Double?] = []
         for (k, layer) in layers.enumerated() {
             layer.cast.pIn = try inputs[k].solve(ridge: ridge)
             layer.cast.pOut = try outputs[k].solve(ridge: ridge)
             inputFit.append(try inputs[k].explainedVariance(by: layer.cast.pIn))
+            throughA.append(try inputs[k].explainedVariance(by: layer.cast.pIn, throughView: true))
             outputFit.append(try outputs[k].explainedVariance(by: layer.cast.pOut))
         }
         head = try hidden.solve(ridge: ridge)
-        return LeastSquaresFit(inputs: inputFit, outputs: outputFit, head: try hidden.explainedVariance(by: head))
+        return LeastSquaresFit(inputs: inputFit, inputsThroughA: throughA, outputs: outputFit,
+                               head: try hidden.explainedVariance(by: head))
     }
 
     /// Columns `range` of a `[n, width]` tensor.

@@ -15,11 +15,18 @@ public struct RidgeRegression {
     /// Σy per output and Σ‖y‖², for the share of variance a map explains.
     private var outputSums: [Double]
     private var outputSquares = 0.0
+    /// A fixed `[r, q]` view of the outputs and Σ‖V·y‖², for the share of V·y a map explains.
+    public let view: Tensor?
+    private var viewSquares = 0.0
     public private(set) var rows = 0
 
-    public init(inputs p: Int, outputs q: Int) {
+    /// `view` `[r, q]`: also keep what `explainedVariance(by:throughView:)` needs to say how
+    /// well `V·W·x` fits `V·y` (the outputs as a reader of them sees them, e.g. a LoRA's A).
+    public init(inputs p: Int, outputs q: Int, view: Tensor? = nil) {
+        precondition(view.map { $0.rank == 2 && $0.shape[1] == q } ?? true, "RidgeRegression: the view must be [r, \(q)]")
         inputs = p
         outputs = q
+        self.view = view
         gram = [Double](repeating: 0, count: p * p)
         cross = [Double](repeating: 0, count: p * q)
         outputSums = [Double](repeating: 0, count: q)
@@ -42,33 +49,53 @@ public struct RidgeRegression {
             outputSums[i % outputs] += v
             outputSquares += v * v
         }
+        if let view {
+            let viewed = try Tensor.matmul(y, view, transposeB: true)
+            for i in 0..<viewed.count { viewSquares += Double(viewed.data[i]) * Double(viewed.data[i]) }
+        }
         rows += n
     }
 
-    /// R² of `w [q, p]` on the rows added: 1 − Σ‖W·x − y‖² / Σ‖y − ȳ‖², from the kept sums
-    /// (Σ‖W·x − y‖² = Σ‖y‖² − 2·tr(W·XᵀY) + tr(W·XᵀX·Wᵀ)). 1 when W·x is y, about 0 when it
-    /// explains no more than y's mean, negative when worse; nil before any row or when y is
-    /// constant.
+    /// R² of `w [q, p]` on the rows added: 1 − Σ‖W·x − y‖² / Σ‖y − ȳ‖², from the kept sums.
+    /// 1 when W·x is y, about 0 when it explains no more than y's mean, negative when worse;
+    /// nil before any row or when y is constant.
     public func explainedVariance(by w: Tensor) throws -> Double? {
-        let p = inputs, q = outputs
-        guard w.shape == [q, p] else {
-            throw TensorError.shapeMismatch("RidgeRegression.explainedVariance", w.shape, [q, p], "expected W [\(q), \(p)]")
-        }
+        try explainedVariance(by: w, throughView: false)
+    }
+
+    /// With `throughView`, the same for `V·W·x` against `V·y` (`view` given at init):
+    /// XᵀVy = XᵀY·Vᵀ and ΣVy = V·Σy follow from the kept sums, Σ‖Vy‖² is kept.
+    public func explainedVariance(by w: Tensor, throughView: Bool) throws -> Double? {
+        let p = inputs, q = outputs, op = "RidgeRegression.explainedVariance"
+        guard w.shape == [q, p] else { throw TensorError.shapeMismatch(op, w.shape, [q, p], "expected W [\(q), \(p)]") }
         guard rows > 0 else { return nil }
-        let wd = (0..<w.count).map { Double(w.data[$0]) }
-        var wg = [Double](repeating: 0, count: q * p)
+        var m = (0..<w.count).map { Double(w.data[$0]) }, cross = self.cross, sums = outputSums, squares = outputSquares, r = q
         _ = BLAS.singleThreaded
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(q), Int32(p), Int32(p), 1, wd, Int32(p), gram, Int32(p), 0,
-                    &wg, Int32(p))
+        if throughView {
+            guard let view else { throw TensorError(op, "no view was given at init") }
+            r = view.shape[0]
+            let v = (0..<view.count).map { Double(view.data[$0]) }
+            var vm = [Double](repeating: 0, count: r * p), viewedCross = [Double](repeating: 0, count: p * r)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r), Int32(p), Int32(q), 1, v, Int32(q), m, Int32(p), 0,
+                        &vm, Int32(p))
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(p), Int32(r), Int32(q), 1, cross, Int32(q), v, Int32(q), 0,
+                        &viewedCross, Int32(r))
+            sums = (0..<r).map { j in (0..<q).reduce(0.0) { $0 + v[j * q + $1] * outputSums[$1] } }
+            (m, cross, squares) = (vm, viewedCross, viewSquares)
+        }
+        // Σ‖M·x − z‖² = Σ‖z‖² − 2·tr(M·XᵀZ) + tr(M·XᵀX·Mᵀ), M [r, p], z the (viewed) outputs.
+        var mg = [Double](repeating: 0, count: r * p)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r), Int32(p), Int32(p), 1, m, Int32(p), gram, Int32(p), 0,
+                    &mg, Int32(p))
         var quadratic = 0.0, linear = 0.0
-        for j in 0..<q {
+        for j in 0..<r {
             for i in 0..<p {
-                quadratic += wg[j * p + i] * wd[j * p + i]
-                linear += wd[j * p + i] * cross[i * q + j]
+                quadratic += mg[j * p + i] * m[j * p + i]
+                linear += m[j * p + i] * cross[i * r + j]
             }
         }
-        let residual = max(0, outputSquares - 2 * linear + quadratic)
-        let total = outputSquares - outputSums.reduce(0) { $0 + $1 * $1 } / Double(rows)
+        let residual = max(0, squares - 2 * linear + quadratic)
+        let total = squares - sums.reduce(0) { $0 + $1 * $1 } / Double(rows)
         guard total > 0 else { return nil }
         return 1 - residual / total
     }

@@ -229,6 +229,7 @@ struct CastTransferTests {
                                                                    seed: 0, ridge: 1e-6))
         // A rotation relates the two models exactly: every map explains all of its outputs.
         #expect(fit.inputs.count == solved.layers.count && fit.inputs.allSatisfy { ($0 ?? 0) > 0.999 }, "\(fit.summary)")
+        #expect(fit.inputsThroughA.count == solved.layers.count && fit.inputsThroughA.allSatisfy { ($0 ?? 0) > 0.999 }, "\(fit.summary)")
         #expect(fit.outputs.allSatisfy { ($0 ?? 0) > 0.999 } && (fit.head ?? 0) > 0.999, "\(fit.summary)")
         let solvedKL = try heldOut(solved)
         let exported = try solved.exported()

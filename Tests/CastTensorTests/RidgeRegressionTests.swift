@@ -83,6 +83,25 @@ import Testing
         try unrelated.add(x: x, y: noise)
         #expect(abs(try #require(try unrelated.explainedVariance(by: try unrelated.solve()))) < 0.05)
         #expect(try RidgeRegression(inputs: p, outputs: q).explainedVariance(by: found) == nil, "no rows")
+
+        // Through a view V: the same R² computed from V·y and V·Ŵ·x row by row.
+        let view = Tensor.randomNormal([2, q], seed: 14)
+        var viewed = RidgeRegression(inputs: p, outputs: q, view: view)
+        try viewed.add(x: Self.rows(x, 0..<90), y: Self.rows(y, 0..<90))
+        try viewed.add(x: Self.rows(x, 90..<n), y: Self.rows(y, 90..<n))
+        let z = try Tensor.matmul(y, view, transposeB: true), zHat = try Tensor.matmul(predicted, view, transposeB: true)
+        var viewResidual = 0.0, viewTotal = 0.0
+        for j in 0..<2 {
+            let mean = (0..<n).reduce(0.0) { $0 + Double(z[$1, j]) } / Double(n)
+            for r in 0..<n {
+                viewResidual += pow(Double(zHat[r, j] - z[r, j]), 2)
+                viewTotal += pow(Double(z[r, j]) - mean, 2)
+            }
+        }
+        let viewR2 = try #require(try viewed.explainedVariance(by: found, throughView: true))
+        #expect(abs(viewR2 - (1 - viewResidual / viewTotal)) < 1e-6, "sums \(viewR2), rows \(1 - viewResidual / viewTotal)")
+        #expect(abs(try #require(try viewed.explainedVariance(by: found)) - r2) < 1e-9, "a view leaves the plain R² alone")
+        #expect(throws: TensorError.self) { try fit.explainedVariance(by: found, throughView: true) }
         #expect(throws: TensorError.self) { try exact.explainedVariance(by: Tensor(zeros: [p, q])) }
     }
 
