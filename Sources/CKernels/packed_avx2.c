@@ -32,20 +32,20 @@ AVX2 static inline __attribute__((always_inline)) void tile_body(
         acc0[r] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();
         acc1[r] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();
     }
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
         const int8_t *q = base;
         if (!packed8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
-        const float *factors = (const float *)(base + q_bytes);
+        const float *factors = (const float *)(base + q_bytes), *offsets = cast_group_offsets(w, base);
         const float *xg = x + g * group;
         for (int k = 0; k < group; k++) {
             __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));
             __m256 weight0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
             __m256 weight1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(bytes, bytes)));
-            weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors), _mm256_load_ps(factors + 16));
-            weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors + 8), _mm256_load_ps(factors + 24));
+            weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors), _mm256_load_ps(offsets));
+            weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors + 8), _mm256_load_ps(offsets + 8));
             for (int r = 0; r < rows; r++) {
                 const __m256 xr = _mm256_broadcast_ss(xg + r * ldx + k);
                 acc0[r] = _mm256_fmadd_ps(xr, weight0, acc0[r]);
@@ -80,7 +80,7 @@ AVX2 void cast_avx2_tile(const CastPackedMatrix *w, int panel, const float *x, l
     CastPackedMatrix unpacked;
     int8_t *scratch;
     if (w->bits != 8 && rows > PASS_ROWS
-        && (scratch = cast_panel_scratch(cast_packed_panel_bytes(w->columns, w->group, 8)))) {
+        && (scratch = cast_panel_scratch(cast_packed_panel_bytes(w->columns, w->group, 8, w->offsets)))) {
         unpacked = cast_unpack_panel_avx2(w, panel, scratch);  // once for all the passes
         w = &unpacked;
         panel = 0;
@@ -97,8 +97,8 @@ AVX2 static inline __attribute__((always_inline)) void row_panels_body(
         const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate, const int packed8) {
     enum { P = CAST_AVX2_ROW_PANELS };
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits, w->offsets);
     int8_t unpacked[P][32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     __m256 acc0[P], acc1[P];
     for (int p = 0; p < P; p++) {
@@ -108,12 +108,13 @@ AVX2 static inline __attribute__((always_inline)) void row_panels_body(
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
         const int8_t *q[P];
-        const float *factors[P];
+        const float *factors[P], *offsets[P];
         for (int p = 0; p < P; p++) {
             const int8_t *b = base + p * panel_bytes;
             q[p] = b;
             if (!packed8) { cast_unpack_group_avx2(w, b, unpacked[p]); q[p] = unpacked[p]; }
             factors[p] = (const float *)(b + q_bytes);
+            offsets[p] = cast_group_offsets(w, b);
         }
         const float *xg = x + g * group;
         for (int k = 0; k < group; k++) {
@@ -122,8 +123,8 @@ AVX2 static inline __attribute__((always_inline)) void row_panels_body(
                 __m128i bytes = _mm_load_si128((const __m128i *)(q[p] + k * CAST_PANEL_ROWS));
                 __m256 weight0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
                 __m256 weight1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(bytes, bytes)));
-                weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors[p]), _mm256_load_ps(factors[p] + 16));
-                weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors[p] + 8), _mm256_load_ps(factors[p] + 24));
+                weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors[p]), _mm256_load_ps(offsets[p]));
+                weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors[p] + 8), _mm256_load_ps(offsets[p] + 8));
                 acc0[p] = _mm256_fmadd_ps(xk, weight0, acc0[p]);
                 acc1[p] = _mm256_fmadd_ps(xk, weight1, acc1[p]);
             }
@@ -164,7 +165,7 @@ AVX2 static void transpose8(__m256 v[8]) {
 // vector per column, then a transpose so each row is stored contiguously (AVX2 has no scatter).
 AVX2 void cast_avx2_dequantize_panel(const CastPackedMatrix *w, int panel, float *out) {
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
@@ -172,7 +173,7 @@ AVX2 void cast_avx2_dequantize_panel(const CastPackedMatrix *w, int panel, float
         if (w->bits != 8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
         for (int half = 0; half < 2; half++) {
             const float *factors = (const float *)(base + q_bytes) + 8 * half;
-            const __m256 scale = _mm256_load_ps(factors), offset = _mm256_load_ps(factors + 16);
+            const __m256 scale = _mm256_load_ps(factors), offset = _mm256_load_ps(cast_group_offsets(w, base) + 8 * half);
             for (int k0 = 0; k0 < group; k0 += 8) {
                 __m256 v[8];
                 for (int c = 0; c < 8; c++) {

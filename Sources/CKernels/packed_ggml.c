@@ -90,7 +90,7 @@ static int decode_block(int type, const uint8_t *b, int8_t *q, float *scales, fl
 
 /// Writes one row's group of q, scale and offset into the matrix's layout.
 static void set_group(const CastPackedMatrix *w, int row, int g, const int8_t *q, float scale, float offset) {
-    uint8_t *base = (uint8_t *)w->data + cast_packed_group_offset(row, g, w->columns, w->group, w->bits);
+    uint8_t *base = (uint8_t *)w->data + cast_packed_group_offset(row, g, w->columns, w->group, w->bits, w->offsets);
     const int lane = row % CAST_PANEL_ROWS, group = w->group;
     if (w->bits == 8) {
         for (int k = 0; k < group; k++) base[k * CAST_PANEL_ROWS + lane] = (uint8_t)q[k];
@@ -110,7 +110,7 @@ static void set_group(const CastPackedMatrix *w, int row, int g, const int8_t *q
     }
     float *factors = (float *)(base + cast_packed_q_bytes(group, w->bits));
     factors[lane] = scale;
-    factors[CAST_PANEL_ROWS + lane] = offset;
+    if (w->offsets) factors[CAST_PANEL_ROWS + lane] = offset;
 }
 
 int cast_pack_ggml_rows(int type, const void *source, size_t row_bytes, int row_begin, int row_end,
@@ -128,6 +128,9 @@ int cast_pack_ggml_rows(int type, const void *source, size_t row_bytes, int row_
     default: return 0;
     }
     if (w->group != group || w->columns % block_size != 0) return 0;
+    // Without stored offsets only the formats whose offsets are all +0 fit.
+    if (!w->offsets && (type == CAST_GGML_Q4_1 || type == CAST_GGML_Q5_1 || type == CAST_GGML_Q4_K
+                        || type == CAST_GGML_Q5_K)) return 0;
     const int blocks = w->columns / block_size, groups = block_size / group;
     int8_t q[256];
     float scales[16], offsets[16];

@@ -76,7 +76,7 @@ VNNI static inline __attribute__((always_inline)) void int8_tile_body(
     __m512 acc[TILE_ROWS];
     for (int r = 0; r < rows; r++)
         acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = weight_group(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
@@ -94,7 +94,7 @@ VNNI static inline __attribute__((always_inline)) void int8_tile_body(
         }
         const __m512i correction = _mm512_slli_epi32(qsum, 7);
         const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
-        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);
+        const __m512 offset = _mm512_load_ps(cast_group_offsets(w, base));
         for (int r = 0; r < rows; r++) {
             const __m512 exact = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot[r], correction));
             acc[r] = _mm512_fmadd_ps(exact, _mm512_mul_ps(scale, _mm512_set1_ps(factors[2 * r])), acc[r]);
@@ -168,7 +168,7 @@ static void int8_tile_portable(const CastPackedMatrix *w, int panel, const uint8
                 const int8_t *q = weight_group(w, panel, g);
                 const uint8_t *xg = xq + (size_t)g * block;
                 const float *factors = (const float *)(xg + (size_t)TILE_ROWS * group);
-                const float *scale = cast_group_factors(w, q), *offset = scale + CAST_PANEL_ROWS;
+                const float *scale = cast_group_factors(w, q), *offset = cast_group_offsets(w, q);
                 int32_t dot = 0, qsum = 0;
                 for (int k = 0; k < group; k++) {
                     const int32_t weight = cast_group_q(w, q, k, lane);
@@ -192,7 +192,7 @@ void cast_packed_matmul_int8_using(CastKernel kernel, const CastPackedMatrix *w,
                                    float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
     const CastKernel path = cast_kernel_int8_path(cast_kernel_capped(kernel));
     const size_t tile_bytes = (size_t)(w->columns / w->group) * group_block_bytes(w->group);
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits);
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);
     int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
     if (block < 1) block = 1;
     for (int p0 = panel_begin; p0 < panel_end; p0 += block) {

@@ -53,7 +53,7 @@ AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
         acc[r][0] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();
         acc[r][1] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();
     }
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = cast_group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
@@ -82,7 +82,7 @@ AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
         }
         const float *wf = (const float *)(base + q_bytes);
         for (int h = 0; h < 2; h++) {
-            const __m256 scale = _mm256_load_ps(wf + 8 * h), offset = _mm256_load_ps(wf + 16 + 8 * h);
+            const __m256 scale = _mm256_load_ps(wf + 8 * h), offset = _mm256_load_ps(cast_group_offsets(w, base) + 8 * h);
             for (int r = 0; r < rows; r++) {
                 const __m256 exact = _mm256_cvtepi32_ps(dot[r][h]);
                 acc[r][h] = _mm256_fmadd_ps(exact, _mm256_mul_ps(scale, _mm256_set1_ps(factors[2 * r])), acc[r][h]);
@@ -124,7 +124,7 @@ AVX2 void cast_avx2_int8_tile(const CastPackedMatrix *w, int panel, const uint8_
     const __m256i mask0 = lane_mask(lanes), mask1 = lane_mask(lanes - 8);
     CastPackedMatrix unpacked;
     int8_t *scratch;
-    if (w->bits != 8 && rows > 6 && (scratch = cast_panel_scratch(cast_packed_panel_bytes(w->columns, w->group, 8)))) {
+    if (w->bits != 8 && rows > 6 && (scratch = cast_panel_scratch(cast_packed_panel_bytes(w->columns, w->group, 8, w->offsets)))) {
         unpacked = cast_unpack_panel_avx2(w, panel, scratch);  // once for both passes
         w = &unpacked;
         panel = 0;

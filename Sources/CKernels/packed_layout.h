@@ -9,13 +9,26 @@
 
 /// Start of the group holding columns g·group … of panel `panel` (its q; factors follow).
 static inline const int8_t *cast_group_base(const CastPackedMatrix *w, int panel, int g) {
-    return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group, w->bits)
-         + (size_t)g * cast_packed_group_bytes(w->group, w->bits);
+    return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets)
+         + (size_t)g * cast_packed_group_bytes(w->group, w->bits, w->offsets);
 }
 
-/// The group's 16 scales, followed by its 16 offsets.
+/// Bytes from one group of a panel to the next.
+static inline size_t cast_group_step(const CastPackedMatrix *w) {
+    return cast_packed_group_bytes(w->group, w->bits, w->offsets);
+}
+
+/// The group's 16 scales.
 static inline const float *cast_group_factors(const CastPackedMatrix *w, const int8_t *base) {
     return (const float *)(base + cast_packed_q_bytes(w->group, w->bits));
+}
+
+/// The offsets of a matrix that leaves them out: 16 × +0, as stored ones would be.
+static const float cast_zero_offsets[CAST_PANEL_ROWS] __attribute__((aligned(64), unused)) = {0};
+
+/// The group's 16 offsets: after its scales, or +0 when the matrix leaves them out.
+static inline const float *cast_group_offsets(const CastPackedMatrix *w, const int8_t *base) {
+    return w->offsets ? cast_group_factors(w, base) + CAST_PANEL_ROWS : cast_zero_offsets;
 }
 
 /// q of column k (within the group) and lane of a group, in any layout.
@@ -85,7 +98,7 @@ static inline int8_t *cast_panel_scratch(size_t bytes) {
 }
 
 /// A 4- or 5-bit panel unpacked once into the 8-bit layout at `buffer` (each group's q as
-/// int8, then its factors: cast_packed_panel_bytes(columns, group, 8) bytes), returned as a
+/// int8, then its factors: cast_packed_panel_bytes(columns, group, 8, offsets) bytes), returned as a
 /// one-panel matrix. The AVX2 tiles run a tile of rows as several passes over a panel (16
 /// registers hold 6 rows' accumulators); unpacking once instead of once per pass made 4/5-bit
 /// products 5–8 % faster on that path (Zen 5, 128 rows). The q are the same, so are the bits.
@@ -93,13 +106,14 @@ __attribute__((target("avx2"))) static inline CastPackedMatrix cast_unpack_panel
         const CastPackedMatrix *w, int panel, int8_t *buffer) {
     const int group = w->group, groups = w->columns / group;
     const size_t q_bytes = cast_packed_q_bytes(group, w->bits), q8 = cast_packed_q_bytes(group, 8);
+    const size_t factor_bytes = cast_packed_factor_bytes(w->offsets);
     const int8_t *base = cast_group_base(w, panel, 0);
     int8_t *out = buffer;
-    for (int g = 0; g < groups; g++, base += q_bytes + 128, out += q8 + 128) {
+    for (int g = 0; g < groups; g++, base += q_bytes + factor_bytes, out += q8 + factor_bytes) {
         cast_unpack_group_avx2(w, base, out);
-        __builtin_memcpy(out + q8, base + q_bytes, 128);
+        __builtin_memcpy(out + q8, base + q_bytes, factor_bytes);
     }
-    const CastPackedMatrix unpacked = {buffer, CAST_PANEL_ROWS, w->columns, group, 8, 0};
+    const CastPackedMatrix unpacked = {buffer, CAST_PANEL_ROWS, w->columns, group, 8, 0, w->offsets};
     return unpacked;
 }
 

@@ -30,7 +30,7 @@ static inline __attribute__((always_inline)) void tile_portable_body(
             float acc = accumulate ? y[r * ldy + lane] : 0.0f;
             for (int g = 0; g < groups; g++) {
                 const int8_t *q = group_base(w, panel, g);
-                const float *scale = cast_group_factors(w, q), *offset = scale + CAST_PANEL_ROWS;
+                const float *scale = cast_group_factors(w, q), *offset = cast_group_offsets(w, q);
                 const float *xg = x + r * ldx + g * group;
                 for (int k = 0; k < group; k++) {
                     float weight = fmaf((float)cast_group_q(w, q, k, lane), scale[lane], -offset[lane]);
@@ -72,6 +72,26 @@ static void tile_portable(const CastPackedMatrix *w, int panel, const float *x, 
 #define CAST_HAVE_AVX512_KERNEL 1
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
+/// One group of a panel opened for the AVX-512 kernels: its q as int8 (a 4- or 5-bit group
+/// unpacked into the caller's 512-byte buffer), its 16 scales and its 16 offsets (+0 from
+/// cast_zero_offsets when the matrix leaves them out).
+typedef struct {
+    const int8_t *q;
+    __m512 scale, offset;
+} Group512;
+
+/// Opens the group at `base` (`q_bytes` of q, then the factors); `packed8` is constant after
+/// inlining, so an 8-bit group costs its two factor loads and nothing else.
+AVX512 static inline __attribute__((always_inline)) Group512 open_group(
+        const CastPackedMatrix *w, const int8_t *base, size_t q_bytes, const int packed8, int8_t *buffer) {
+    Group512 group;
+    group.q = base;
+    if (!packed8) { cast_unpack_group_avx512(w, base, buffer); group.q = buffer; }
+    group.scale = _mm512_load_ps((const float *)(base + q_bytes));
+    group.offset = _mm512_load_ps(cast_group_offsets(w, base));
+    return group;
+}
+
 // One panel (16 outputs) × `rows` rows of x over all of k (`rows`, `packed8` constants after
 // inlining). Per column k: one 16-byte load of the panel's weights, widen to float, one fused
 // multiply-subtract to dequantize, then one FMA per row with x[r, k] broadcast from memory.
@@ -80,22 +100,19 @@ AVX512 static inline __attribute__((always_inline)) void tile_body(
         const CastPackedMatrix *w, int panel, const float *x, long ldx, float *y, long ldy, __mmask16 mask,
         int accumulate, const int rows, const int packed8) {
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     __m512 acc[TILE_ROWS];
     for (int r = 0; r < rows; r++)
         acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
-        const int8_t *q = base;
-        if (!packed8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
-        const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
-        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);
+        const Group512 opened = open_group(w, base, q_bytes, packed8, unpacked);
         const float *xg = x + g * group;
         for (int k = 0; k < group; k++) {
-            __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));
+            __m128i bytes = _mm_load_si128((const __m128i *)(opened.q + k * CAST_PANEL_ROWS));
             __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
-            weight = _mm512_fmsub_ps(weight, scale, offset);
+            weight = _mm512_fmsub_ps(weight, opened.scale, opened.offset);
             for (int r = 0; r < rows; r++)
                 acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(xg[r * ldx + k]), weight, acc[r]);
         }
@@ -128,28 +145,22 @@ AVX512 static inline __attribute__((always_inline)) void row_panels_body(
         const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate, const int packed8) {
     enum { P = ROW_PANELS };
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits, w->offsets);
     int8_t unpacked[P][32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     __m512 acc[P];
     for (int p = 0; p < P; p++) acc[p] = accumulate ? _mm512_loadu_ps(y + 16 * p) : _mm512_setzero_ps();
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
-        const int8_t *q[P];
-        __m512 scale[P], offset[P];
-        for (int p = 0; p < P; p++) {
-            const int8_t *b = base + p * panel_bytes;
-            q[p] = b;
-            if (!packed8) { cast_unpack_group_avx512(w, b, unpacked[p]); q[p] = unpacked[p]; }
-            scale[p] = _mm512_load_ps((const float *)(b + q_bytes));
-            offset[p] = _mm512_load_ps((const float *)(b + q_bytes) + 16);
-        }
+        Group512 opened[P];
+        for (int p = 0; p < P; p++) opened[p] = open_group(w, base + p * panel_bytes, q_bytes, packed8, unpacked[p]);
         const float *xg = x + g * group;
         for (int k = 0; k < group; k++) {
             const __m512 xk = _mm512_set1_ps(xg[k]);
             for (int p = 0; p < P; p++) {
-                __m128i bytes = _mm_load_si128((const __m128i *)(q[p] + k * CAST_PANEL_ROWS));
-                __m512 weight = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), scale[p], offset[p]);
+                __m128i bytes = _mm_load_si128((const __m128i *)(opened[p].q + k * CAST_PANEL_ROWS));
+                __m512 weight = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), opened[p].scale,
+                                                opened[p].offset);
                 acc[p] = _mm512_fmadd_ps(xk, weight, acc[p]);
             }
         }
@@ -178,7 +189,7 @@ void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, cons
     const CastKernel path = cast_kernel_float32_path(cast_kernel_capped(kernel));
     // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every tile of
     // rows of x passes over it; the rows' tile (12 × columns floats) stays in L1/L2.
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits);
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);
     int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
     if (block < 1) block = 1;
     for (int p0 = panel_begin; p0 < panel_end; p0 += block) {
@@ -231,7 +242,7 @@ static inline __attribute__((always_inline)) void dequantize_rows_body(
         const int panel = n / CAST_PANEL_ROWS, lane = n % CAST_PANEL_ROWS;
         for (int g = 0; g < groups; g++) {
             const int8_t *q = group_base(w, panel, g);
-            const float *scale = cast_group_factors(w, q), *offset = scale + CAST_PANEL_ROWS;
+            const float *scale = cast_group_factors(w, q), *offset = cast_group_offsets(w, q);
             for (int k = 0; k < group; k++)
                 out[g * group + k] = fmaf((float)cast_group_q(w, q, k, lane), scale[lane], -offset[lane]);
         }
@@ -260,17 +271,14 @@ AVX512 static inline __attribute__((always_inline)) void dequantize_panel_body(
     const int group = w->group, groups = w->columns / group;
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32(w->columns));
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = q_bytes + 128;
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
-        const int8_t *q = base;
-        if (!packed8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
-        const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
-        const __m512 offset = _mm512_load_ps((const float *)(base + q_bytes) + 16);
+        const Group512 opened = open_group(w, base, q_bytes, packed8, unpacked);
         for (int k = 0; k < group; k++) {
-            __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS))));
-            _mm512_i32scatter_ps(out + g * group + k, rows, _mm512_fmsub_ps(weight, scale, offset), 4);
+            __m512 weight = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)(opened.q + k * CAST_PANEL_ROWS))));
+            _mm512_i32scatter_ps(out + g * group + k, rows, _mm512_fmsub_ps(weight, opened.scale, opened.offset), 4);
         }
     }
 }

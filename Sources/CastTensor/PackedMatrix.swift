@@ -17,6 +17,10 @@ public struct PackedMatrix: @unchecked Sendable {
     public let bits: Int
     /// With 4 or 5 bits, q = stored − bias (so q lies in −bias … 2^bits − 1 − bias); 0 with 8.
     public let bias: Int
+    /// Whether each group stores its offsets. False: every offset is +0 and left out, 64
+    /// bytes a group fewer (ggml's Q4_0, Q5_0, Q8_0 and Q6_K, whose offsets are all 0); the
+    /// kernels read +0 in their place, so the products and their bits are the same.
+    public let offsets: Bool
     @usableFromInline let storage: PackedStorage
 
     /// Group sizes the layout supports.
@@ -24,15 +28,23 @@ public struct PackedMatrix: @unchecked Sendable {
 
     /// An all-zero matrix (all −`bias` with 4 or 5 bits: fill every group) to be filled with
     /// `setGroup`; q in 8 bits, or in 4 or 5 bits holding q + `bias` (`bias` in 0 … 2^bits − 1;
-    /// 5 bits with groups of 32 only).
-    public init(rows: Int, columns: Int, group: Int, bits: Int = 8, bias: Int = 0) throws {
+    /// 5 bits with groups of 32 only). `offsets: false` leaves the offsets out: every offset
+    /// given to `setGroup` must then be +0.
+    public init(rows: Int, columns: Int, group: Int, bits: Int = 8, bias: Int = 0, offsets: Bool = true) throws {
         try Self.check(rows: rows, columns: columns, group: group, bits: bits, bias: bias)
         self.rows = rows
         self.columns = columns
         self.group = group
         self.bits = bits
         self.bias = bias
-        storage = PackedStorage(byteCount: cast_packed_bytes(Int32(rows), Int32(columns), Int32(group), Int32(bits)))
+        self.offsets = offsets
+        storage = PackedStorage(byteCount: Self.byteCount(rows: rows, columns: columns, group: group, bits: bits,
+                                                          offsets: offsets))
+    }
+
+    /// Bytes of a packed matrix of this shape and layout.
+    public static func byteCount(rows: Int, columns: Int, group: Int, bits: Int, offsets: Bool) -> Int {
+        cast_packed_bytes(Int32(rows), Int32(columns), Int32(group), Int32(bits), offsets ? 1 : 0)
     }
 
     private static func check(rows: Int, columns: Int, group: Int, bits: Int, bias: Int) throws {
@@ -52,10 +64,16 @@ public struct PackedMatrix: @unchecked Sendable {
     /// spans at most 16 values from −15 … 0 up (Q4_0's −8 … 7, Q4_1's and Q4_K's 0 … 15), 5 bits
     /// for 32 values from −31 … 0 up with groups of 32 (Q5_0's −16 … 15, Q5_1's, Q5_K's
     /// 0 … 31), else 8 bits. `CAST_PACKED_NIBBLES=0` keeps everything in 8 bits (to compare).
-    public init(rows: Int, columns: Int, group: Int, qRange: ClosedRange<Int>) throws {
+    /// `offsets: false` for formats whose offsets are all +0 (see `offsets`).
+    public init(rows: Int, columns: Int, group: Int, qRange: ClosedRange<Int>, offsets: Bool = true) throws {
         let layout = Self.layout(group: group, qRange: qRange)
-        try self.init(rows: rows, columns: columns, group: group, bits: layout.bits, bias: layout.bias)
+        try self.init(rows: rows, columns: columns, group: group, bits: layout.bits, bias: layout.bias,
+                      offsets: offsets || !Self.offsetsOmittable)
     }
+
+    /// False when `CAST_PACKED_OFFSETS=1`: every matrix stores its offsets, even all-zero ones
+    /// (to compare; same bits either way).
+    public static let offsetsOmittable: Bool = ProcessInfo.processInfo.environment["CAST_PACKED_OFFSETS"] != "1"
 
     /// The bits and bias `init(rows:columns:group:qRange:)` chooses for q in `qRange`.
     public static func layout(group: Int, qRange: ClosedRange<Int>) -> (bits: Int, bias: Int) {
@@ -68,18 +86,19 @@ public struct PackedMatrix: @unchecked Sendable {
     /// A matrix over packed bytes someone else holds (e.g. a memory-mapped cache file), kept
     /// alive by `owner`; read-only: `setGroup` and `fill` must not be called on it.
     /// `bytes` must be 64-byte aligned and exactly `byteCount` long for this shape.
-    public init(rows: Int, columns: Int, group: Int, bits: Int, bias: Int,
+    public init(rows: Int, columns: Int, group: Int, bits: Int, bias: Int, offsets: Bool = true,
                 borrowing bytes: UnsafeRawPointer, byteCount: Int, owner: AnyObject) throws {
         try Self.check(rows: rows, columns: columns, group: group, bits: bits, bias: bias)
-        let expected = cast_packed_bytes(Int32(rows), Int32(columns), Int32(group), Int32(bits))
+        let expected = Self.byteCount(rows: rows, columns: columns, group: group, bits: bits, offsets: offsets)
         guard byteCount == expected, Int(bitPattern: bytes) % 64 == 0 else {
-            throw TensorError("PackedMatrix", "packed [\(rows), \(columns)] in \(bits) bits needs \(expected) bytes at a 64-byte boundary, got \(byteCount)")
+            throw TensorError("PackedMatrix", "packed [\(rows), \(columns)] in \(bits) bits\(offsets ? "" : " without offsets") needs \(expected) bytes at a 64-byte boundary, got \(byteCount)")
         }
         self.rows = rows
         self.columns = columns
         self.group = group
         self.bits = bits
         self.bias = bias
+        self.offsets = offsets
         storage = PackedStorage(borrowing: UnsafeMutableRawPointer(mutating: bytes), byteCount: byteCount, owner: owner)
     }
 
@@ -92,16 +111,21 @@ public struct PackedMatrix: @unchecked Sendable {
     public var shape: [Int] { [rows, columns] }
     public var count: Int { rows * columns }
     /// Bytes of the packed data (panels padded to 16 rows): (group·bits/8 + 8)/group bytes
-    /// per weight, 1.25 with int8 q and groups of 32, 0.75 with 4-bit q.
+    /// per weight, 1.25 with int8 q and groups of 32, 0.75 with 4-bit q; (group·bits/8 + 4)/group
+    /// without offsets (1.125, 0.625; 0.75 with 5-bit q).
     public var byteCount: Int { storage.byteCount }
 
     /// Sets the group of `group` weights `W[row, g·group ..< (g+1)·group] = q·scale − offset`
-    /// (with 4 or 5 bits, each q must lie in −bias … 2^bits − 1 − bias).
+    /// (with 4 or 5 bits, each q must lie in −bias … 2^bits − 1 − bias; without stored offsets,
+    /// `offset` must be +0).
     @inlinable
     public func setGroup(row: Int, group g: Int, values q: UnsafePointer<Int8>, scale: Float, offset: Float) {
         precondition(row >= 0 && row < rows && g >= 0 && g < columns / group,
                      "PackedMatrix.setGroup: row \(row), group \(g) outside [\(rows), \(columns / group)]")
-        let base = storage.pointer + cast_packed_group_offset(Int32(row), Int32(g), Int32(columns), Int32(group), Int32(bits))
+        precondition(offsets || offset.bitPattern == 0,
+                     "PackedMatrix.setGroup: offset \(offset) in a matrix without stored offsets (all must be +0)")
+        let base = storage.pointer + cast_packed_group_offset(Int32(row), Int32(g), Int32(columns), Int32(group), Int32(bits),
+                                                              offsets ? 1 : 0)
         let lane = row % Int(CAST_PANEL_ROWS), panelRows = Int(CAST_PANEL_ROWS)
         if bits != 8 {
             let bytes = base.assumingMemoryBound(to: UInt8.self), half = group / 2, top = (1 << bits) - 1
@@ -123,7 +147,7 @@ public struct PackedMatrix: @unchecked Sendable {
         }
         let floats = (base + group * panelRows * bits / 8).assumingMemoryBound(to: Float.self)
         floats[lane] = scale
-        floats[panelRows + lane] = offset
+        if offsets { floats[panelRows + lane] = offset }
     }
 
     /// Fills rows `range` (whole panels of 16, or up to the last row) from a tensor in one of
@@ -260,7 +284,7 @@ public struct PackedMatrix: @unchecked Sendable {
     func withDescriptor<R>(_ body: (UnsafePointer<CastPackedMatrix>) throws -> R) rethrows -> R {
         var descriptor = CastPackedMatrix(data: UnsafePointer(storage.pointer.assumingMemoryBound(to: Int8.self)),
                                           rows: Int32(rows), columns: Int32(columns), group: Int32(group),
-                                          bits: Int32(bits), bias: Int32(bias))
+                                          bits: Int32(bits), bias: Int32(bias), offsets: offsets ? 1 : 0)
         return try withUnsafePointer(to: &descriptor) { try body($0) }
     }
 }

@@ -91,6 +91,41 @@ import Testing
         #expect(try load(folder).outcome == .served)
     }
 
+    /// A matrix without stored offsets and one with them (both 5-bit, and an 8-bit one without)
+    /// come back from a cache file with their layout, byte count and values, bit for bit.
+    @Test func matricesWithoutOffsetsRoundTrip() throws {
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sourceFile = folder.appendingPathComponent("source.gguf")
+        try Data(repeating: 1, count: 100).write(to: sourceFile)
+        let source = try PackedCacheFile.Source(path: sourceFile.path)
+        let lean5 = try PackedMatrix(rows: 37, columns: 64, group: 32, bits: 5, bias: 16, offsets: false)
+        let full5 = try PackedMatrix(rows: 37, columns: 64, group: 32, bits: 5, bias: 16)
+        let lean8 = try PackedMatrix(rows: 20, columns: 32, group: 16, offsets: false)
+        var rng = SeededGenerator(seed: 5)
+        for (matrix, range) in [(lean5, -16...15), (full5, -16...15), (lean8, -32...31)] {
+            for row in 0..<matrix.rows {
+                for g in 0..<matrix.columns / matrix.group {
+                    let q = (0..<matrix.group).map { _ in Int8(Int.random(in: range, using: &rng)) }
+                    let offset: Float = matrix.offsets ? Float.random(in: -0.1...0.1, using: &rng) : 0
+                    matrix.setGroup(row: row, group: g, values: q, scale: Float.random(in: -0.02...0.02, using: &rng),
+                                    offset: offset)
+                }
+            }
+        }
+        let url = folder.appendingPathComponent("m.castpack")
+        try PackedCacheFile.write([("lean5", 6, lean5), ("full5", 6, full5), ("lean8", 14, lean8)], source: source, to: url)
+        let mapping = try PackedCacheFile.Mapping(path: url.path, source: source)
+        for (name, original) in [("lean5", lean5), ("full5", full5), ("lean8", lean8)] {
+            let (entry, read) = try #require(try mapping.matrix(name))
+            #expect(entry.offsets == original.offsets && read.offsets == original.offsets, "\(name)")
+            #expect(read.bits == original.bits && read.bias == original.bias && read.byteCount == original.byteCount)
+            #expect(Array(read.bytes) == Array(original.bytes), "\(name)")
+            #expect(read.dequantized().scalars.map(\.bitPattern) == original.dequantized().scalars.map(\.bitPattern))
+        }
+        #expect(lean5.byteCount == 3 * 2 * (320 + 64) && full5.byteCount == 3 * 2 * (320 + 128))
+    }
+
     private func overwrite(_ url: URL, at offset: Int, with bytes: [UInt8]) throws {
         let handle = try FileHandle(forUpdating: url)
         defer { try? handle.close() }

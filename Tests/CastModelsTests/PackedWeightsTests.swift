@@ -32,6 +32,14 @@ import Testing
         #expect(zip(y.scalars, reference.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * scale })
         let bits = ["Q4_0", "Q4_1", "Q4_K"].contains(typeName) ? 4 : ["Q5_0", "Q5_1", "Q5_K"].contains(typeName) ? 5 : 8
         #expect(packed.bits == (PackedMatrix.nibblesAllowed ? bits : 8))
+        #expect(packed.offsets == Self.storesOffsets(typeName))
+    }
+
+    /// Whether a packed matrix of the format stores its offsets: all but the formats whose
+    /// offsets are all +0 (Q4_0, Q5_0, Q8_0, Q6_K), which leave them out unless
+    /// CAST_PACKED_OFFSETS=1.
+    static func storesOffsets(_ typeName: String) -> Bool {
+        !PackedMatrix.offsetsOmittable || !["Q4_0", "Q5_0", "Q8_0", "Q6_K"].contains(typeName)
     }
 
     /// The C packer and the Swift decoder give the same matrix (layout, values, products).
@@ -44,7 +52,7 @@ import Testing
         let file = try GGUFFile(bytes: writer.bytes(), name: "synthetic-\(typeName)")
         let c = try #require(try file.packed(file.tensorInfo("w"), inC: true))
         let swift = try #require(try file.packed(file.tensorInfo("w"), inC: false))
-        #expect(c.bits == swift.bits && c.bias == swift.bias && c.byteCount == swift.byteCount)
+        #expect(c.bits == swift.bits && c.bias == swift.bias && c.offsets == swift.offsets && c.byteCount == swift.byteCount)
         #expect(c.dequantized().scalars.map(\.bitPattern) == swift.dequantized().scalars.map(\.bitPattern))
         let x = Tensor.randomNormal([2, ref.shape[1]], seed: 3)
         let a = try Linear.forward(x, weight: .packed(c)), b = try Linear.forward(x, weight: .packed(swift))
@@ -73,9 +81,12 @@ import Testing
             let type = info.type.name
             let bits = ["Q4_0", "Q4_1", "Q4_K"].contains(type) ? 4 : ["Q5_0", "Q5_1", "Q5_K"].contains(type) ? 5 : 8
             #expect(packed.bits == (PackedMatrix.nibblesAllowed ? bits : 8), "\(info.name) (\(type))")
-            // q in 4 or 5 bits: 0.75 or 0.875 bytes a weight (groups of 32) instead of 1.25.
+            // q in 4 or 5 bits: 0.75 or 0.875 bytes a weight (groups of 32) instead of 1.25; all-zero
+            // offsets left out: 0.5 bytes a weight fewer with groups of 32 (0.25 with 16).
+            #expect(packed.offsets == Self.storesOffsets(type), "\(info.name) (\(type))")
             let panels = (info.rowCount + 15) / 16, groups = info.rowLength / packed.group
-            #expect(packed.byteCount == panels * groups * (16 * packed.group * packed.bits / 8 + 128), "\(info.name)")
+            let factorBytes = packed.offsets ? 128 : 64
+            #expect(packed.byteCount == panels * groups * (16 * packed.group * packed.bits / 8 + factorBytes), "\(info.name)")
             checked[info.type.name, default: 0] += 1
         }
         #expect(checked.count >= 2, "\(model): packed types \(checked)")

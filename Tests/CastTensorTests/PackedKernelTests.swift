@@ -6,7 +6,7 @@ import Testing
 /// the written-out definitions (`PackedDefinition`), bit for bit: float32 and int8 products
 /// for 1…13 rows (all row-tile sizes and a tail past a whole tile), with and without
 /// accumulation, on matrices whose last panel leaves 1, 5, 8, 9, 11, 15 or 16 lanes; and the
-/// dequantized rows; with q in int8 and in 4 and 5 bits (the biases ggml's formats need). Each call names its path (`kernel:`), so tests running beside these
+/// dequantized rows; with q in int8 and in 4 and 5 bits (the biases ggml's formats need), offsets stored or left out. Each call names its path (`kernel:`), so tests running beside these
 /// cannot change which path runs.
 @Suite struct PackedKernelTests {
     /// The paths to check: every one up to the CPU's best.
@@ -19,17 +19,22 @@ import Testing
     ]
 
     /// The q layouts: int8, 4 bits with q = nibble (Q4_1, Q4_K) or nibble − 8 (Q4_0), 5 bits
-    /// with q = stored (Q5_1, Q5_K) or stored − 16 (Q5_0); 5 bits on groups of 32 only.
-    static let layouts: [(bits: Int, bias: Int)] = [(8, 0), (4, 0), (4, 8), (5, 0), (5, 16)]
+    /// with q = stored (Q5_1, Q5_K) or stored − 16 (Q5_0); 5 bits on groups of 32 only; and
+    /// those of ggml's formats whose offsets are all +0 (Q8_0, Q6_K, Q4_0, Q5_0) once more with
+    /// the offsets left out (`offsets: false`, the kernels reading +0 in their place).
+    static let layouts: [(bits: Int, bias: Int, offsets: Bool)] = [
+        (8, 0, true), (4, 0, true), (4, 8, true), (5, 0, true), (5, 16, true),
+        (8, 0, false), (4, 8, false), (5, 16, false),
+    ]
 
-    static func shapesFor(_ layout: (bits: Int, bias: Int)) -> [(rows: Int, columns: Int, group: Int)] {
+    static func shapesFor(_ layout: (bits: Int, bias: Int, offsets: Bool)) -> [(rows: Int, columns: Int, group: Int)] {
         layout.bits == 5 ? shapes.filter { $0.group == 32 } : shapes
     }
 
     static func matrix(_ s: (rows: Int, columns: Int, group: Int), seed: UInt64,
-                       layout: (bits: Int, bias: Int) = (8, 0)) throws -> (PackedMatrix, PackedDefinition) {
+                       layout: (bits: Int, bias: Int, offsets: Bool) = (8, 0, true)) throws -> (PackedMatrix, PackedDefinition) {
         let (w, q, scales, offsets) = try PackedMatrixTests.random(rows: s.rows, columns: s.columns, group: s.group, seed: seed,
-                                                                   bits: layout.bits, bias: layout.bias)
+                                                                   bits: layout.bits, bias: layout.bias, offsets: layout.offsets)
         return (w, PackedDefinition(rows: s.rows, columns: s.columns, group: s.group, q: q, scales: scales, offsets: offsets))
     }
 

@@ -5,10 +5,12 @@ import Testing
 @Suite struct PackedMatrixTests {
     /// A random packed matrix: q anywhere in int8 (with 4 or 5 bits: anywhere in −bias …
     /// 2^bits − 1 − bias, both ends included), positive scales, offsets of either sign.
+    /// A random matrix; `offsets: false` leaves the offsets out (all +0, as Q8_0's), with
+    /// scales of both signs, so that q·scale is −0 for some q = 0.
     static func random(rows: Int, columns: Int, group: Int, seed: UInt64, bits: Int = 8,
-                       bias: Int = 0) throws -> (PackedMatrix, [Int8], [Float], [Float]) {
+                       bias: Int = 0, offsets stored: Bool = true) throws -> (PackedMatrix, [Int8], [Float], [Float]) {
         var rng = SeededGenerator(seed: seed)
-        let matrix = try PackedMatrix(rows: rows, columns: columns, group: group, bits: bits, bias: bias)
+        let matrix = try PackedMatrix(rows: rows, columns: columns, group: group, bits: bits, bias: bias, offsets: stored)
         let groups = columns / group
         var q = [Int8](repeating: 0, count: rows * columns)
         var scales = [Float](repeating: 0, count: rows * groups), offsets = scales
@@ -18,6 +20,10 @@ import Testing
         for i in scales.indices {
             scales[i] = Float.random(in: 0.0005...0.02, using: &rng)
             offsets[i] = Float.random(in: -0.1...0.1, using: &rng)
+            if !stored {
+                if Bool.random(using: &rng) { scales[i] = -scales[i] }
+                offsets[i] = 0
+            }
         }
         q.withUnsafeBufferPointer { qp in
             for n in 0..<rows {
@@ -246,6 +252,57 @@ import Testing
         #expect(LayerTestSupport.throwsNaming(["5 bits", "group 16"]) {
             _ = try PackedMatrix(rows: 4, columns: 32, group: 16, bits: 5, bias: 0)
         })
+    }
+
+    /// All-zero offsets left out (Q8_0, Q6_K, Q4_0, Q5_0): 64 bytes a group fewer (1.125,
+    /// 0.625 and 0.75 bytes a weight with groups of 32), and on every kernel path the same
+    /// values and products, bit for bit, as the same matrix storing its +0 offsets, in every
+    /// q layout, including q·scale = −0 (negative scales).
+    @Test func omittedOffsetsAreSmallerAndTheSame() throws {
+        for (bits, bias, group) in [(8, 0, 32), (8, 0, 16), (4, 8, 32), (4, 8, 16), (5, 16, 32)] {
+            let (lean, q, scales, offsets) = try Self.random(rows: 37, columns: 96, group: group, seed: 41, bits: bits,
+                                                             bias: bias, offsets: false)
+            let groups = 96 / group
+            let full = try PackedMatrix(rows: 37, columns: 96, group: group, bits: bits, bias: bias)
+            q.withUnsafeBufferPointer { qp in
+                for n in 0..<37 {
+                    for g in 0..<groups {
+                        full.setGroup(row: n, group: g, values: qp.baseAddress! + n * 96 + g * group,
+                                      scale: scales[n * groups + g], offset: offsets[n * groups + g])
+                    }
+                }
+            }
+            #expect(!lean.offsets && full.offsets)
+            let qBytes = group * 16 * bits / 8
+            #expect(lean.byteCount == 3 * groups * (qBytes + 64) && full.byteCount == 3 * groups * (qBytes + 128))
+            #expect(lean.byteCount == PackedMatrix.byteCount(rows: 37, columns: 96, group: group, bits: bits, offsets: false))
+            let x = Tensor.randomNormal([13, 96], seed: 42)
+            for kernel in PackedKernel.allCases where kernel <= PackedKernel.supported {
+                var a = [Float](repeating: 0, count: 37 * 96), b = a
+                lean.dequantizeRows(0..<37, into: &a, kernel: kernel)
+                full.dequantizeRows(0..<37, into: &b, kernel: kernel)
+                #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(kernel) \(bits) bits, group \(group): dequantized")
+                #expect(a.contains { $0 == 0 && $0.sign == .minus }, "no −0 weight to check")
+                for arithmetic in PackedArithmetic.allCases {
+                    for m in [1, 13] {
+                        var ya = [Float](repeating: 0.5, count: m * 37), yb = ya
+                        x.scalars.withUnsafeBufferPointer { xp in
+                            lean.multiply(xp.baseAddress!, ldx: 96, rows: m, into: &ya, ldy: 37, accumulate: true,
+                                          arithmetic: arithmetic, kernel: kernel)
+                            full.multiply(xp.baseAddress!, ldx: 96, rows: m, into: &yb, ldy: 37, accumulate: true,
+                                          arithmetic: arithmetic, kernel: kernel)
+                        }
+                        #expect(ya.map(\.bitPattern) == yb.map(\.bitPattern),
+                                "\(kernel) \(arithmetic) \(bits) bits, group \(group), \(m) rows")
+                    }
+                }
+            }
+        }
+        // Formats with a minimum keep their offsets (the layout falls back to storing them).
+        let kept = try PackedMatrix(rows: 4, columns: 32, group: 32, qRange: 0...15)
+        #expect(kept.offsets)
+        #expect(try PackedMatrix(rows: 4, columns: 32, group: 32, qRange: -8...7, offsets: false).offsets
+                == !PackedMatrix.offsetsOmittable)
     }
 
     @Test func badShapesAreClearErrors() throws {

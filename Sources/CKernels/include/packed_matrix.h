@@ -17,6 +17,11 @@
 // column k's 16 lanes as the bits of the little-endian 16-bit word at 2k, and
 // q = (nibble | fifth << 4) − bias. The kernels unpack such a group to the int8 form above and
 // then do the same operations, so every layout gives the same bits.
+//
+// A matrix whose offsets are all +0 (ggml's Q4_0, Q5_0, Q8_0, Q6_K) may leave them out
+// (`offsets` = 0): a group is then its q followed by its 16 scales only (64 bytes instead of
+// 128), and the kernels read their offsets from an array of +0, so the operations and the bits
+// are the same; groups stay 64-byte aligned.
 #include <stddef.h>
 #include <stdint.h>
 #include "kernel_dispatch.h"
@@ -33,22 +38,27 @@ typedef struct {
     int group;           // 16 or 32
     int bits;            // 8 (int8 q), 4 or 5 (q = unsigned bits − bias)
     int bias;            // 0 with 8 bits; q + bias fits the bits otherwise
+    int offsets;         // 1: each group stores 16 offsets after its scales; 0: all +0, not stored
 } CastPackedMatrix;
 
-/// Bytes of a group's q (then 16 scales and 16 offsets, 128 bytes).
+/// Bytes of a group's q (then 16 scales, and 16 offsets unless left out).
 static inline size_t cast_packed_q_bytes(int group, int bits) { return (size_t)group * CAST_PANEL_ROWS * bits / 8; }
-static inline size_t cast_packed_group_bytes(int group, int bits) { return cast_packed_q_bytes(group, bits) + 128; }
-static inline size_t cast_packed_panel_bytes(int columns, int group, int bits) {
-    return (size_t)(columns / group) * cast_packed_group_bytes(group, bits);
+/// Bytes of a group's factors: 16 float scales, then 16 float offsets when stored.
+static inline size_t cast_packed_factor_bytes(int offsets) { return offsets ? 128 : 64; }
+static inline size_t cast_packed_group_bytes(int group, int bits, int offsets) {
+    return cast_packed_q_bytes(group, bits) + cast_packed_factor_bytes(offsets);
+}
+static inline size_t cast_packed_panel_bytes(int columns, int group, int bits, int offsets) {
+    return (size_t)(columns / group) * cast_packed_group_bytes(group, bits, offsets);
 }
 static inline int cast_packed_panels(int rows) { return (rows + CAST_PANEL_ROWS - 1) / CAST_PANEL_ROWS; }
-static inline size_t cast_packed_bytes(int rows, int columns, int group, int bits) {
-    return (size_t)cast_packed_panels(rows) * cast_packed_panel_bytes(columns, group, bits);
+static inline size_t cast_packed_bytes(int rows, int columns, int group, int bits, int offsets) {
+    return (size_t)cast_packed_panels(rows) * cast_packed_panel_bytes(columns, group, bits, offsets);
 }
 /// Byte offset of the group holding W[row, g·group …] (its q block; scales follow it).
-static inline size_t cast_packed_group_offset(int row, int g, int columns, int group, int bits) {
-    return (size_t)(row / CAST_PANEL_ROWS) * cast_packed_panel_bytes(columns, group, bits)
-         + (size_t)g * cast_packed_group_bytes(group, bits);
+static inline size_t cast_packed_group_offset(int row, int g, int columns, int group, int bits, int offsets) {
+    return (size_t)(row / CAST_PANEL_ROWS) * cast_packed_panel_bytes(columns, group, bits, offsets)
+         + (size_t)g * cast_packed_group_bytes(group, bits, offsets);
 }
 
 /// y[r, n] = Σ_k x[r, k] · W[n, k] for rows r < m and the rows n of panels

@@ -10,14 +10,14 @@ import Glibc
 /// bytes in place.
 ///
 /// Layout (little-endian): magic "CASTPACK", layout version u32, flags u32 (bit 0: 4/5-bit
-/// q allowed), source size u64, source mtime seconds i64 and nanoseconds i64, source inode
+/// q allowed; bit 1: all-zero offsets left out), source size u64, source mtime seconds i64 and nanoseconds i64, source inode
 /// u64, entry count u32, index bytes u32, data offset u64, file size u64, checksum u64 (FNV-1a
 /// of the 72 bytes before it and the index); then the index: per matrix a u16 name length,
-/// the name, ggml type, rows, columns, group, bits, bias (u32 each), offset and byte count
-/// (u64 each).
+/// the name, ggml type, rows, columns, group, bits, bias, offsets stored (1) or left out (0)
+/// (u32 each), offset and byte count (u64 each). Version 2: groups may leave their offsets out.
 enum PackedCacheFile {
     /// Bump whenever the packed layout or the packers change what they write.
-    static let layoutVersion: UInt32 = 1
+    static let layoutVersion: UInt32 = 2
     static let magic = Array("CASTPACK".utf8)
     static let headerBytes = 80
     static let page = 4096
@@ -29,6 +29,7 @@ enum PackedCacheFile {
         var mtimeNanoseconds: Int64
         var inode: UInt64
         var nibbles: Bool
+        var omitOffsets: Bool
 
         init(path: String) throws {
             var info = stat()
@@ -40,13 +41,14 @@ enum PackedCacheFile {
             mtimeNanoseconds = Int64(info.st_mtim.tv_nsec)
             inode = UInt64(info.st_ino)
             nibbles = PackedMatrix.nibblesAllowed
+            omitOffsets = PackedMatrix.offsetsOmittable
         }
     }
 
     struct Entry {
         var name: String
         var ggmlType: UInt32
-        var rows: Int, columns: Int, group: Int, bits: Int, bias: Int
+        var rows: Int, columns: Int, group: Int, bits: Int, bias: Int, offsets: Bool
         var offset: Int
         var byteCount: Int
     }
@@ -94,7 +96,7 @@ enum PackedCacheFile {
         func matrix(_ name: String) throws -> (entry: Entry, matrix: PackedMatrix)? {
             guard let e = entries[name] else { return nil }
             let matrix = try PackedMatrix(rows: e.rows, columns: e.columns, group: e.group, bits: e.bits, bias: e.bias,
-                                          borrowing: base + e.offset, byteCount: e.byteCount, owner: self)
+                                          offsets: e.offsets, borrowing: base + e.offset, byteCount: e.byteCount, owner: self)
             return (e, matrix)
         }
 
@@ -117,6 +119,7 @@ enum PackedCacheFile {
             throw Invalid("made from another version of the GGUF file (size, mtime or inode differ)")
         }
         guard (flags & 1 != 0) == source.nibbles else { throw Invalid("made with CAST_PACKED_NIBBLES set otherwise") }
+        guard (flags & 2 != 0) == source.omitOffsets else { throw Invalid("made with CAST_PACKED_OFFSETS set otherwise") }
         let entryCount = Int(r.u32()), indexBytes = Int(r.u32())
         let dataOffset = Int(r.u64()), fileSize = Int(r.u64()), checksum = r.u64()
         guard fileSize == bytes.count else {
@@ -135,14 +138,15 @@ enum PackedCacheFile {
         r = Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<(headerBytes + indexBytes)]), position: headerBytes)
         for i in 0..<entryCount {
             guard let name = r.name() else { throw Invalid("index entry \(i) runs past the index") }
-            let fields = (0..<6).map { _ in Int(r.u32()) }
+            let fields = (0..<7).map { _ in Int(r.u32()) }
             let offset = Int(r.u64()), count = Int(r.u64())
             guard !r.overran else { throw Invalid("index entry \(i) (\(name)) runs past the index") }
             guard offset >= dataOffset, offset % 64 == 0, count >= 0, offset <= fileSize - count else {
                 throw Invalid("matrix \(name): \(count) bytes at \(offset) lie outside the \(fileSize)-byte file")
             }
             entries[name] = Entry(name: name, ggmlType: UInt32(fields[0]), rows: fields[1], columns: fields[2],
-                                  group: fields[3], bits: fields[4], bias: fields[5], offset: offset, byteCount: count)
+                                  group: fields[3], bits: fields[4], bias: fields[5], offsets: fields[6] != 0,
+                                  offset: offset, byteCount: count)
         }
         return entries
     }
@@ -154,14 +158,15 @@ enum PackedCacheFile {
         var index: [UInt8] = []
         var offsets: [Int] = []
         // Offsets depend on the index size, which does not depend on them: size it first.
-        let indexBytes = matrices.reduce(0) { $0 + 2 + $1.name.utf8.count + 6 * 4 + 2 * 8 }
+        let indexBytes = matrices.reduce(0) { $0 + 2 + $1.name.utf8.count + 7 * 4 + 2 * 8 }
         var offset = roundUp(headerBytes + indexBytes)
         for m in matrices {
             guard m.name.utf8.count <= Int(UInt16.max) else { throw Invalid("matrix name too long: \(m.name)") }
             offsets.append(offset)
             index.appendLittleEndian(UInt16(m.name.utf8.count))
             index.append(contentsOf: Array(m.name.utf8))
-            for v in [Int(m.ggmlType), m.matrix.rows, m.matrix.columns, m.matrix.group, m.matrix.bits, m.matrix.bias] {
+            for v in [Int(m.ggmlType), m.matrix.rows, m.matrix.columns, m.matrix.group, m.matrix.bits, m.matrix.bias,
+                      m.matrix.offsets ? 1 : 0] {
                 index.appendLittleEndian(UInt32(v))
             }
             index.appendLittleEndian(UInt64(offset))
@@ -171,7 +176,7 @@ enum PackedCacheFile {
         let fileSize = offset
         var header: [UInt8] = magic
         header.appendLittleEndian(layoutVersion)
-        header.appendLittleEndian(UInt32(source.nibbles ? 1 : 0))
+        header.appendLittleEndian(UInt32((source.nibbles ? 1 : 0) | (source.omitOffsets ? 2 : 0)))
         header.appendLittleEndian(source.size)
         header.appendLittleEndian(source.mtimeSeconds)
         header.appendLittleEndian(source.mtimeNanoseconds)

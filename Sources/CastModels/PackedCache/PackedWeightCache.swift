@@ -37,8 +37,11 @@ public struct PackedWeightCache: Sendable {
         var hash = PackedCacheFile.FNV1a()
         Array(absolute.utf8).withUnsafeBytes { hash.add($0) }
         let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        let nibbles = PackedMatrix.nibblesAllowed ? "" : "-q8"
-        return directory.appendingPathComponent("\(stem)-\(String(hash.value, radix: 16))\(nibbles).castpack")
+        let nibbles = PackedMatrix.nibblesAllowed ? "" : "-q8", offsets = PackedMatrix.offsetsOmittable ? "" : "-offsets"
+        // The layout version in the name (from 2 on): builds of different versions sharing
+        // CAST_HOME keep a file each instead of rewriting one another's.
+        let version = PackedCacheFile.layoutVersion == 1 ? "" : "-v\(PackedCacheFile.layoutVersion)"
+        return directory.appendingPathComponent("\(stem)-\(String(hash.value, radix: 16))\(nibbles)\(offsets)\(version).castpack")
     }
 
     /// Starts a load of the GGUF file at `path`: maps its cache file when one is usable.

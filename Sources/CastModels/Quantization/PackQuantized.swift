@@ -17,7 +17,7 @@ extension GGUFFile {
         guard let group = QuantizedGroups.groupSize(info.type) else { return nil }
         let type = info.type
         let matrix = try PackedMatrix(rows: info.rowCount, columns: info.rowLength, group: group,
-                                      qRange: QuantizedGroups.qRange(type))
+                                      qRange: QuantizedGroups.qRange(type), offsets: QuantizedGroups.hasOffsets(type))
         guard let base = rawData(info).baseAddress else { return matrix }
         let blocksPerRow = info.rowLength / type.blockSize, groupsPerBlock = type.blockSize / group
         let rowBytes = info.rowByteCount, rows = info.rowCount

@@ -24,6 +24,15 @@ enum QuantizedGroups {
         }
     }
 
+    /// Whether `type`'s groups have nonzero offsets (a minimum): decode gives +0 for every
+    /// offset of Q4_0, Q5_0, Q8_0 and Q6_K, so their packed matrices leave the offsets out.
+    static func hasOffsets(_ type: GGMLType) -> Bool {
+        switch type {
+        case .q4_0, .q5_0, .q8_0, .q6_K: false
+        default: true
+        }
+    }
+
     /// The values q takes in `type`'s groups (decode's output): the layout `PackedMatrix`
     /// chooses follows it (4 bits for Q4_0, Q4_1, Q4_K).
     static func qRange(_ type: GGMLType) -> ClosedRange<Int> {
