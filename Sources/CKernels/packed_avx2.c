@@ -91,6 +91,151 @@ AVX2 void cast_avx2_tile(const CastPackedMatrix *w, int panel, const float *x, l
     }
 }
 
+// MARK: several rows (prefill)
+//
+// A panel's groups, 128 columns at a time, are dequantized once into an L1-resident float
+// buffer (the same fused multiply-subtract as everywhere), which every pass of ≤ 6 rows of a
+// block of up to 24 rows then reads: a pass costs one broadcast and two FMAs per row and
+// column (2·6 accumulators, the two halves' weights and x fill the 16 vector registers). The
+// tiles above convert and dequantize every column in every pass instead, 2 fused
+// multiply-subtracts beside 12 FMAs on the same ports. Between those 128 columns the
+// accumulators wait in a small buffer (stored and reloaded exactly: the same sums in the same
+// order).
+
+/// The group at `base` as floats, column k's 16 lanes at out[16·k …]. The one place the
+/// block kernel reads a group's q and factors.
+AVX2 static inline __attribute__((always_inline)) void dequantize_group(
+        const CastPackedMatrix *w, const int8_t *base, float *out, const int packed8) {
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *q = base;
+    if (!packed8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
+    const float *factors = cast_group_factors(w, base), *offsets = cast_group_offsets(w, base);
+    const __m256 scale0 = _mm256_load_ps(factors), scale1 = _mm256_load_ps(factors + 8);
+    const __m256 offset0 = _mm256_load_ps(offsets), offset1 = _mm256_load_ps(offsets + 8);
+    for (int k = 0; k < w->group; k++) {
+        __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));
+        __m256 weight0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+        __m256 weight1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(bytes, bytes)));
+        _mm256_store_ps(out + k * CAST_PANEL_ROWS, _mm256_fmsub_ps(weight0, scale0, offset0));
+        _mm256_store_ps(out + k * CAST_PANEL_ROWS + 8, _mm256_fmsub_ps(weight1, scale1, offset1));
+    }
+}
+
+/// acc[16·r …] (+)= Σ_k xg[r·ldx + k] · weights[16·k …] for r < rows ≤ 6, k < columns, in
+/// order (from zero when `fresh`).
+AVX2 static inline __attribute__((always_inline)) void block_pass(
+        const float *weights, const float *xg, long ldx, float *acc, int columns, int fresh, const int rows) {
+    __m256 acc0[6], acc1[6];
+    for (int r = 0; r < rows; r++) {
+        acc0[r] = fresh ? _mm256_setzero_ps() : _mm256_load_ps(acc + 16 * r);
+        acc1[r] = fresh ? _mm256_setzero_ps() : _mm256_load_ps(acc + 16 * r + 8);
+    }
+    for (int k = 0; k < columns; k++) {
+        const __m256 weight0 = _mm256_load_ps(weights + k * CAST_PANEL_ROWS);
+        const __m256 weight1 = _mm256_load_ps(weights + k * CAST_PANEL_ROWS + 8);
+        for (int r = 0; r < rows; r++) {
+            const __m256 xr = _mm256_broadcast_ss(xg + r * ldx + k);
+            acc0[r] = _mm256_fmadd_ps(xr, weight0, acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(xr, weight1, acc1[r]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_store_ps(acc + 16 * r, acc0[r]);
+        _mm256_store_ps(acc + 16 * r + 8, acc1[r]);
+    }
+}
+
+/// acc[16·r …] (+)= Σ_k x[r·ldx + k] · W[16·panel + lane, k] for r < rows (from zero when
+/// `fresh`). The passes split the rows evenly (8 rows are 4 + 4, not 6 + 2: a pass of few
+/// rows has too few independent FMA chains to hide their latency).
+AVX2 static inline __attribute__((always_inline)) void block_body(
+        const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows, float *acc, int fresh,
+        const int packed8) {
+    const int group = w->group, groups = w->columns / group, passes = (rows + 5) / 6;
+    enum { COLUMNS = 128 };  // dequantized at a time: 8 KiB of floats; 32 measured 4–8 % slower
+    const int per = COLUMNS / group;
+    const size_t step = cast_group_step(w);
+    float weights[COLUMNS * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *base = group_base(w, panel, 0);
+    for (int g = 0; g < groups; g += per, fresh = 0) {
+        const int n = groups - g < per ? groups - g : per, columns = n * group;
+        for (int j = 0; j < n; j++, base += step) dequantize_group(w, base, weights + j * group * CAST_PANEL_ROWS, packed8);
+        const float *xg = x + g * group;
+        for (int p = 0; p < passes; p++) {
+            const int r0 = rows * p / passes, count = rows * (p + 1) / passes - r0;
+            const float *xp = xg + r0 * ldx;
+            float *ap = acc + 16 * r0;
+            switch (count) {
+            case 6: block_pass(weights, xp, ldx, ap, columns, fresh, 6); break;
+            case 5: block_pass(weights, xp, ldx, ap, columns, fresh, 5); break;
+            case 4: block_pass(weights, xp, ldx, ap, columns, fresh, 4); break;
+            case 3: block_pass(weights, xp, ldx, ap, columns, fresh, 3); break;
+            case 2: block_pass(weights, xp, ldx, ap, columns, fresh, 2); break;
+            default: block_pass(weights, xp, ldx, ap, columns, fresh, 1); break;
+            }
+        }
+    }
+}
+
+// 8-bit groups get a loop of their own (no unpacking), as in the tiles.
+AVX2 static void block8(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows, float *acc,
+                        int fresh) {
+    block_body(w, panel, x, ldx, rows, acc, fresh, 1);
+}
+AVX2 static void block_nibbles(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows, float *acc,
+                               int fresh) {
+    block_body(w, panel, x, ldx, rows, acc, fresh, 0);
+}
+
+AVX2 void cast_avx2_matmul_rows(const CastPackedMatrix *w, const float *x, long ldx, int m, float *y, long ldy,
+                                int panel_begin, int panel_end, int accumulate) {
+    // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every block of
+    // rows passes over it; rows in blocks of 24, or 18 or 12 where x's block would pass
+    // 192 KiB (wide matrices: Qwen2.5-0.5B's MLP down projection, 4864 columns, measured
+    // 5–15 % slower at 24 rows than at 12 on Zen 5, and 12 rows is the old tiles' footprint
+    // for Zen 3's 512 KiB L2), a multiple of 6 so that passes have 5 or 6 rows.
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);
+    int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
+    if (block < 1) block = 1;
+    int block_rows = (int)((192 * 1024) / ((size_t)w->columns * sizeof(float)));
+    if (block_rows > CAST_AVX2_BLOCK_ROWS) block_rows = CAST_AVX2_BLOCK_ROWS;
+    block_rows -= block_rows % 6;
+    if (block_rows < 12) block_rows = 12;
+    const int tiles = (m + block_rows - 1) / block_rows;
+    float acc[CAST_AVX2_BLOCK_ROWS * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    for (int p0 = panel_begin; p0 < panel_end; p0 += block) {
+        const int p1 = p0 + block < panel_end ? p0 + block : panel_end;
+        for (int t = 0; t < tiles; t++) {
+            const int r0 = (int)((long)m * t / tiles), rows = (int)((long)m * (t + 1) / tiles) - r0;
+            for (int p = p0; p < p1; p++) {
+                // The accumulators wait in `acc`, not in y: y's rows may lie a power of 2 apart
+                // (4 KiB aliasing, one cache set). The last panel's lanes past w->rows are
+                // never read or written (masked).
+                const int lanes = w->rows - p * CAST_PANEL_ROWS, whole = lanes >= CAST_PANEL_ROWS;
+                const __m256i mask0 = lane_mask(lanes), mask1 = lane_mask(lanes - 8);
+                float *yr = y + (long)r0 * ldy + (long)p * CAST_PANEL_ROWS;
+                for (int r = 0; accumulate && r < rows; r++) {
+                    const float *yrow = yr + r * ldy;
+                    _mm256_store_ps(acc + 16 * r, whole ? _mm256_loadu_ps(yrow) : _mm256_maskload_ps(yrow, mask0));
+                    _mm256_store_ps(acc + 16 * r + 8, whole ? _mm256_loadu_ps(yrow + 8) : _mm256_maskload_ps(yrow + 8, mask1));
+                }
+                if (w->bits == 8) block8(w, p, x + (long)r0 * ldx, ldx, rows, acc, !accumulate);
+                else block_nibbles(w, p, x + (long)r0 * ldx, ldx, rows, acc, !accumulate);
+                for (int r = 0; r < rows; r++) {
+                    float *yrow = yr + r * ldy;
+                    if (whole) {  // vmaskmovps stores are slow on AMD
+                        _mm256_storeu_ps(yrow, _mm256_load_ps(acc + 16 * r));
+                        _mm256_storeu_ps(yrow + 8, _mm256_load_ps(acc + 16 * r + 8));
+                    } else {
+                        _mm256_maskstore_ps(yrow, mask0, _mm256_load_ps(acc + 16 * r));
+                        _mm256_maskstore_ps(yrow + 8, mask1, _mm256_load_ps(acc + 16 * r + 8));
+                    }
+                }
+            }
+        }
+    }
+}
+
 // One row × 4 whole panels: 8 independent chains of FMAs (two 8-lane halves per panel)
 // instead of 2, each output's operations those of tile1, in its order.
 AVX2 static inline __attribute__((always_inline)) void row_panels_body(

@@ -17,6 +17,12 @@ static inline size_t cast_int8_group_block_bytes(int group) {
 void cast_avx2_tile(const CastPackedMatrix *w, int panel, const float *x, long ldx, int rows,
                     float *y, long ldy, int lanes, int accumulate);
 
+/// Several rows (prefill), as cast_packed_matmul on panels [panel_begin, panel_end), the same
+/// bits: each group is dequantized once per block of up to CAST_AVX2_BLOCK_ROWS rows.
+enum { CAST_AVX2_BLOCK_ROWS = 24 };
+void cast_avx2_matmul_rows(const CastPackedMatrix *w, const float *x, long ldx, int m, float *y, long ldy,
+                           int panel_begin, int panel_end, int accumulate);
+
 /// One row of x × CAST_AVX2_ROW_PANELS whole panels from `panel` on: y[0 ..< 16·panels]
 /// (+)= as cast_avx2_tile, the panels' FMA chains independent (decode).
 enum { CAST_AVX2_ROW_PANELS = 4 };

@@ -19,6 +19,15 @@ static int cast_row_panels_disabled(void) {
 
 static const int8_t *group_base(const CastPackedMatrix *w, int panel, int g) { return cast_group_base(w, panel, g); }
 
+// CAST_AVX2_ROW_BLOCKS=0 runs products of several rows on the AVX2 path as before (each
+// 12-row tile as two 6-row passes that each dequantize the panel: cast_avx2_tile) instead of
+// cast_avx2_matmul_rows; the same bits, for A/B timings.
+static int cast_avx2_row_blocks_enabled(void) {
+    static int cached = -1;
+    if (cached < 0) { const char *v = getenv("CAST_AVX2_ROW_BLOCKS"); cached = !(v && v[0] == '0'); }
+    return cached;
+}
+
 // MARK: portable kernel (same operation order as the vector one, so results match bit for bit)
 
 static inline __attribute__((always_inline)) void tile_portable_body(
@@ -187,6 +196,14 @@ void cast_packed_matmul(const CastPackedMatrix *w, const float *x, long ldx, int
 void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, const float *x, long ldx, int m,
                               float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
     const CastKernel path = cast_kernel_float32_path(cast_kernel_capped(kernel));
+#ifdef CAST_HAVE_AVX2_KERNEL
+    // Several rows on the AVX2 path: each group dequantized once per block of rows. One row
+    // to six (decode, a single pass) stay on the tiles below.
+    if (path == CAST_KERNEL_AVX2 && m > 6 && cast_avx2_row_blocks_enabled()) {
+        cast_avx2_matmul_rows(w, x, ldx, m, y, ldy, panel_begin, panel_end, accumulate);
+        return;
+    }
+#endif
     // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every tile of
     // rows of x passes over it; the rows' tile (12 × columns floats) stays in L1/L2.
     const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);

@@ -78,6 +78,33 @@ import Testing
         }
     }
 
+    /// Products of many rows, which the AVX2 path runs in blocks of up to 24 rows (fewer on
+    /// wide matrices, 4128 columns here: 12), each split into passes of ≤ 6, over 128
+    /// columns at a time: several blocks and uneven splits, whole runs of 128 columns and a
+    /// shorter last one (groups of 16 and 32), every layout, the same bits as the definition
+    /// on every path.
+    @Test func manyRowProductsAreTheDefinition() throws {
+        let shapes: [(rows: Int, columns: Int, group: Int)] = [(40, 48, 16), (17, 288, 16), (23, 96, 32), (20, 4128, 32)]
+        for layout in Self.layouts {
+        for (i, s) in shapes.enumerated() where layout.bits != 5 || s.group == 32 {
+            let (w, definition) = try Self.matrix(s, seed: 80 + UInt64(i), layout: layout)
+            for m in s.columns > 1000 ? [13, 25, 41] : [14, 24, 25, 31, 49, 61] {
+                let ldx = s.columns + 3, ldy = s.rows + 5
+                let x = Self.values(m * ldx, seed: UInt64(300 * i + m)), y = Self.values(m * ldy, seed: 9)
+                for accumulate in [false, true] {
+                    let expected = definition.product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
+                    for kernel in Self.kernels {
+                        let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
+                                           arithmetic: .float32, kernel: kernel)
+                        let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                        #expect(differ == 0, "\(kernel) \(layout) shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
+                    }
+                }
+            }
+        }
+        }
+    }
+
     @Test func everyPathsInt8ProductIsTheDefinition() throws {
         for layout in Self.layouts {
         for (i, s) in Self.shapesFor(layout).enumerated() {
