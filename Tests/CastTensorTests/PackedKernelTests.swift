@@ -6,8 +6,9 @@ import Testing
 /// the written-out definitions (`PackedDefinition`), bit for bit: float32 and int8 products
 /// for 1…13 rows (all row-tile sizes and a tail past a whole tile), with and without
 /// accumulation, on matrices whose last panel leaves 1, 5, 8, 9, 11, 15 or 16 lanes; and the
-/// dequantized rows; with q in int8 and in 4 and 5 bits (the biases ggml's formats need), offsets stored or left out. Each call names its path (`kernel:`), so tests running beside these
-/// cannot change which path runs.
+/// dequantized rows; with q in int8 and in 4 and 5 bits (the biases ggml's formats need),
+/// offsets stored or left out. Each call names its path (`kernel:`), so tests running beside
+/// these cannot change which path runs.
 @Suite struct PackedKernelTests {
     /// The paths to check: every one up to the CPU's best.
     static let kernels = PackedKernel.allCases.filter { $0 <= PackedKernel.supported }
@@ -56,23 +57,31 @@ import Testing
         return out
     }
 
+    /// Runs `m` rows through `w` on every path, with and without accumulation, and expects the
+    /// definition's bits from each.
+    static func expectEveryPath(_ w: PackedMatrix, _ definition: PackedDefinition, _ s: (rows: Int, columns: Int, group: Int),
+                                label: String, m: Int, xSeed: UInt64, ySeed: UInt64, arithmetic: PackedArithmetic) {
+        let ldx = s.columns + 3, ldy = s.rows + 5
+        let x = values(m * ldx, seed: xSeed), y = values(m * ldy, seed: ySeed)
+        for accumulate in [false, true] {
+            let expected = arithmetic == .int8
+                ? definition.int8Product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
+                : definition.product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
+            for kernel in kernels {
+                let got = run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate, arithmetic: arithmetic, kernel: kernel)
+                let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                #expect(differ == 0, "\(kernel) \(label) shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
+            }
+        }
+    }
+
     @Test func everyPathsFloat32ProductIsTheDefinition() throws {
         #expect(Self.kernels.contains(.portable))
         for layout in Self.layouts {
         for (i, s) in Self.shapesFor(layout).enumerated() {
             let (w, definition) = try Self.matrix(s, seed: 40 + UInt64(i), layout: layout)
             for m in 1...13 {
-                let ldx = s.columns + 3, ldy = s.rows + 5
-                let x = Self.values(m * ldx, seed: UInt64(100 * i + m)), y = Self.values(m * ldy, seed: 7)
-                for accumulate in [false, true] {
-                    let expected = definition.product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
-                    for kernel in Self.kernels {
-                        let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
-                                           arithmetic: .float32, kernel: kernel)
-                        let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
-                        #expect(differ == 0, "\(kernel) \(layout) shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
-                    }
-                }
+                Self.expectEveryPath(w, definition, s, label: "\(layout)", m: m, xSeed: UInt64(100 * i + m), ySeed: 7, arithmetic: .float32)
             }
         }
         }
@@ -89,17 +98,7 @@ import Testing
         for (i, s) in shapes.enumerated() where layout.bits != 5 || s.group == 32 {
             let (w, definition) = try Self.matrix(s, seed: 80 + UInt64(i), layout: layout)
             for m in s.columns > 1000 ? [13, 25, 41] : [14, 24, 25, 31, 49, 61] {
-                let ldx = s.columns + 3, ldy = s.rows + 5
-                let x = Self.values(m * ldx, seed: UInt64(300 * i + m)), y = Self.values(m * ldy, seed: 9)
-                for accumulate in [false, true] {
-                    let expected = definition.product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
-                    for kernel in Self.kernels {
-                        let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
-                                           arithmetic: .float32, kernel: kernel)
-                        let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
-                        #expect(differ == 0, "\(kernel) \(layout) shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
-                    }
-                }
+                Self.expectEveryPath(w, definition, s, label: "\(layout)", m: m, xSeed: UInt64(300 * i + m), ySeed: 9, arithmetic: .float32)
             }
         }
         }
@@ -110,17 +109,7 @@ import Testing
         for (i, s) in Self.shapesFor(layout).enumerated() {
             let (w, definition) = try Self.matrix(s, seed: 60 + UInt64(i), layout: layout)
             for m in 1...13 {
-                let ldx = s.columns + 3, ldy = s.rows + 5
-                let x = Self.values(m * ldx, seed: UInt64(200 * i + m)), y = Self.values(m * ldy, seed: 8)
-                for accumulate in [false, true] {
-                    let expected = definition.int8Product(x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate)
-                    for kernel in Self.kernels {
-                        let got = Self.run(w, x: x, ldx: ldx, m: m, y: y, ldy: ldy, accumulate: accumulate,
-                                           arithmetic: .int8, kernel: kernel)
-                        let differ = zip(got, expected).filter { $0.0.bitPattern != $0.1.bitPattern }.count
-                        #expect(differ == 0, "\(kernel) \(layout) int8 shape \(s), \(m) rows, accumulate \(accumulate): \(differ) values differ")
-                    }
-                }
+                Self.expectEveryPath(w, definition, s, label: "\(layout) int8", m: m, xSeed: UInt64(200 * i + m), ySeed: 8, arithmetic: .int8)
             }
         }
         }
