@@ -194,9 +194,7 @@ AVX2 void cast_avx2_matmul_rows(const CastPackedMatrix *w, const float *x, long 
     // 192 KiB (wide matrices: Qwen2.5-0.5B's MLP down projection, 4864 columns, measured
     // 5–15 % slower at 24 rows than at 12 on Zen 5, and 12 rows is the old tiles' footprint
     // for Zen 3's 512 KiB L2), a multiple of 6 so that passes have 5 or 6 rows.
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);
-    int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
-    if (block < 1) block = 1;
+    const int block = cast_panel_block(w);
     int block_rows = (int)((192 * 1024) / ((size_t)w->columns * sizeof(float)));
     if (block_rows > CAST_AVX2_BLOCK_ROWS) block_rows = CAST_AVX2_BLOCK_ROWS;
     block_rows -= block_rows % 6;

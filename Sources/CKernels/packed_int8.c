@@ -192,9 +192,7 @@ void cast_packed_matmul_int8_using(CastKernel kernel, const CastPackedMatrix *w,
                                    float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
     const CastKernel path = cast_kernel_int8_path(cast_kernel_capped(kernel));
     const size_t tile_bytes = (size_t)(w->columns / w->group) * group_block_bytes(w->group);
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);
-    int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
-    if (block < 1) block = 1;
+    const int block = cast_panel_block(w);
     for (int p0 = panel_begin; p0 < panel_end; p0 += block) {
         const int p1 = p0 + block < panel_end ? p0 + block : panel_end;
         for (int r0 = 0; r0 < m; r0 += TILE_ROWS) {

@@ -18,6 +18,14 @@ static inline size_t cast_group_step(const CastPackedMatrix *w) {
     return cast_packed_group_bytes(w->group, w->bits, w->offsets);
 }
 
+/// Panels per block of ~256 KiB of weights: the products walk panels in such blocks, so a
+/// block stays in L2 while every tile of rows passes over it.
+static inline int cast_panel_block(const CastPackedMatrix *w) {
+    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);
+    const int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
+    return block < 1 ? 1 : block;
+}
+
 /// The group's 16 scales.
 static inline const float *cast_group_factors(const CastPackedMatrix *w, const int8_t *base) {
     return (const float *)(base + cast_packed_q_bytes(w->group, w->bits));

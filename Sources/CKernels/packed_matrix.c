@@ -206,9 +206,7 @@ void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, cons
 #endif
     // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every tile of
     // rows of x passes over it; the rows' tile (12 × columns floats) stays in L1/L2.
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets);
-    int block = (int)((256 * 1024) / (panel_bytes ? panel_bytes : 1));
-    if (block < 1) block = 1;
+    const int block = cast_panel_block(w);
     for (int p0 = panel_begin; p0 < panel_end; p0 += block) {
         int p1 = p0 + block < panel_end ? p0 + block : panel_end;
         for (int r0 = 0; r0 < m; r0 += TILE_ROWS) {
