@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "CastModelsTests", dependencies: ["CastModels", "CastTestSupport"],
                     resources: [.copy("References")]),
         .testTarget(name: "CastAdaptersTests", dependencies: [
-            "CastAdapters", "CastTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            "CastAdapters", "CastExperiment", "CastTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ],
                     resources: [.copy("References")]),
         .testTarget(name: "CastAnalysisTests", dependencies: ["CastAnalysis", "CastTestSupport"],

@@ -55,10 +55,12 @@ public enum CastAdapterFolder {
         public var options: CastOptions?
         public var step: Int
         public var heldOutKL: HeldOutRecord?
+        /// The text it was distilled on (absent in folders from before this field).
+        public var corpus: String?
 
         /// Written and read with snake-case key conversion (`held_out_kl` reads back as `heldOutKl`).
         enum CodingKeys: String, CodingKey {
-            case format, version, sourceModel, targetModel, sourceConfig, sourceAdapter, layerMap, layers, options, step
+            case format, version, sourceModel, targetModel, sourceConfig, sourceAdapter, layerMap, layers, options, step, corpus
             case heldOutKL = "heldOutKl"
         }
     }
@@ -68,10 +70,13 @@ public enum CastAdapterFolder {
         public var options: CastOptions
         public var step: Int
         public var heldOutKL: HeldOutRecord?
-        public init(options: CastOptions, step: Int, heldOutKL: HeldOutRecord? = nil) {
+        /// The text distilled on, in words ("wiki", or what the teacher wrote).
+        public var corpus: String?
+        public init(options: CastOptions, step: Int, heldOutKL: HeldOutRecord? = nil, corpus: String? = nil) {
             self.options = options
             self.step = step
             self.heldOutKL = heldOutKL
+            self.corpus = corpus
         }
     }
 
@@ -107,7 +112,8 @@ public enum CastAdapterFolder {
         try writer.add("head", cast.head)
         let config = Config(sourceModel: cast.sourceName, targetModel: cast.targetName, sourceConfig: cast.sourceConfig,
                             sourceAdapter: sourceAdapter, layerMap: cast.layerMap, layers: records,
-                            options: training?.options, step: step, heldOutKL: training?.heldOutKL)
+                            options: training?.options, step: step, heldOutKL: training?.heldOutKL,
+                            corpus: training?.corpus)
         try writer.write(to: folder.appendingPathComponent(weightsName))
         try encoder().encode(config).write(to: folder.appendingPathComponent(configName), options: .atomic)
     }

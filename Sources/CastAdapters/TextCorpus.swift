@@ -42,6 +42,16 @@ public struct TextCorpus: Sendable {
         try load(try ModelStore.path(for: "wiki", fetchIfMissing: fetchIfMissing), name: "wiki")
     }
 
+    /// `wiki`, or the path of a JSON file of documents (named after the file).
+    public static func named(_ name: String) throws -> TextCorpus {
+        if name == "wiki" { return try wiki() }
+        guard FileManager.default.fileExists(atPath: name) else {
+            throw AdapterError("no corpus '\(name)' (wiki, or the path of a JSON file)")
+        }
+        let url = URL(fileURLWithPath: name)
+        return try load(url, name: url.deletingPathExtension().lastPathComponent)
+    }
+
     public static func load(_ url: URL, name: String) throws -> TextCorpus {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw AdapterError("\(url.path): cannot read the corpus")

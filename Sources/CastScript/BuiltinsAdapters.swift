@@ -6,7 +6,7 @@ import Foundation
 /// (cast, train, step, export), cross_lora, evaluation and held-out KL.
 enum AdapterBuiltins {
     static var all: [Builtin] {
-        [task, corpus, lora, loadAdapter, save, trainLoRA, TrainingBuiltins.cast, TrainingBuiltins.train, TrainingBuiltins.step,
+        [task, corpus, teacherText, lora, loadAdapter, save, trainLoRA, TrainingBuiltins.cast, TrainingBuiltins.train, TrainingBuiltins.step,
          TrainingBuiltins.evaluate, CompareBuiltins.compare, TrainingBuiltins.crossLoRA, TrainingBuiltins.export, TrainingBuiltins.heldOutKL]
     }
 
@@ -45,18 +45,67 @@ enum AdapterBuiltins {
                 help: "General text for CAST: train distils on its windows, held_out_kl measures on its held-out part. "
                     + "Windows for a pair of models are cut once and kept.",
                 example: "wiki = corpus(\"wiki\")", usesEngine: true) { call in
-            let name = call.string("name")
+            do { return .object(CorpusValue(corpus: try TextCorpus.named(call.string("name")))) } catch {
+                throw call.error("name", Interpreter.describe(error))
+            }
+        }
+    }
+
+    static var teacherText: Builtin {
+        let promptsType = ParameterType.optional(.either(taskType, stringList))
+        return Builtin("teacher_text", [
+            Parameter("lora", loraType, help: "The source LoRA; its model with it is the teacher that writes."),
+            Parameter("prompts", promptsType, default: Value.none,
+                      help: "none: continue corpus prefixes and empty documents (no task data at all); a list of prompts, a "
+                        + "prompts file (JSONL with a prompt field, or one prompt a line) or a task (its train prompts; answers "
+                        + "are never read): the teacher answers each."),
+            Parameter("corpus", .optional(corpusType), default: Value.none,
+                      help: "Its held-out part stays for held_out_kl, and its prefixes start documents; none: corpus(\"wiki\")."),
+            Parameter("documents", .integer, default: Value(256), help: "Documents to write."),
+            Parameter("tokens", .integer, default: Value(96), help: "New tokens per document."),
+            Parameter("seed", .integer, default: Value(0), help: "Seed of the sampling (temperature 1)."),
+        ], returns: "corpus",
+        help: "Text the teacher (the LoRA's model with the LoRA) writes, as a corpus for train(c, …): CAST then distils on "
+            + "what the adapter makes the teacher say instead of on general text. Across model families a task LoRA's "
+            + "behaviour shows mostly on its own kind of input, so unlabelled prompts of that kind carry it where "
+            + "general text does not (docs/cast.md). Reports progress; interrupted, nothing is kept.",
+        example: "qa = teacher_text(l, prompts: [\"What is 12 + 7?\", \"Reverse the word cat.\"], documents: 64)\ntrain(c, qa, steps: 100)",
+        usesEngine: true) { call in
+            let lora = call.object("lora", as: LoRAValue.self)!
+            var options = SelfText.Options()
+            options.documents = try call.integer("documents", in: 2...1_000_000)
+            options.tokens = try call.integer("tokens", in: 2...1_000_000)
+            options.seed = UInt64(try call.integer("seed", in: 0...Int.max))
+            var prompts: [String]?
+            switch call.value("prompts") {
+            case .none: prompts = nil
+            case .list(let items): prompts = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+            case .string(let text) where !TaskGenerators.all.contains(where: { $0.name == text }):
+                do { prompts = try PromptList.load(text) } catch { throw call.error("prompts", Interpreter.describe(error)) }
+            default: prompts = try taskValue(call, "prompts").suite.train.map(\.prompt)
+            }
+            if let prompts, prompts.isEmpty { throw call.error("prompts", "'prompts' is an empty list") }
+            let interpreter = call.interpreter, sink = interpreter.progress
+            let teacher = lora.model.transformer
             do {
-                if name == "wiki" { return .object(CorpusValue(corpus: try TextCorpus.wiki())) }
-                guard FileManager.default.fileExists(atPath: name) else {
-                    throw AdapterError("no corpus '\(name)' (wiki, or the path of a JSON file)")
+                let base = try call.object("corpus", as: CorpusValue.self)?.corpus ?? TextCorpus.wiki()
+                sink?.begin(task: "teacher text from \(teacher.name) + LoRA", unit: "documents", total: options.documents)
+                defer { sink?.end() }
+                let stop = { interpreter.isCancelled() }
+                let progress: (Int, Int) -> Void = { sink?.report(done: $0, total: $1, detail: "") }
+                let written = try prompts.map {
+                    try SelfText.write(teacher: teacher, adapters: lora.adapter.adapters, promptTexts: $0, options: options,
+                                       shouldStop: stop, progress: progress)
+                } ?? SelfText.write(teacher: teacher, adapters: lora.adapter.adapters, prefixesFrom: base, options: options,
+                                    shouldStop: stop, progress: progress)
+                guard let written else {
+                    throw ScriptError(.interrupted, "teacher_text: stopped; nothing was kept", at: call.range)
                 }
-                let url = URL(fileURLWithPath: name)
-                return .object(CorpusValue(corpus: try TextCorpus.load(url, name: url.deletingPathExtension().lastPathComponent)))
+                return .object(CorpusValue(corpus: try written.corpus(heldOutFrom: base)))
             } catch let error as ScriptError {
                 throw error
             } catch {
-                throw call.error("name", Interpreter.describe(error))
+                throw call.error("lora", Interpreter.describe(error))
             }
         }
     }

@@ -72,6 +72,14 @@ struct Transfer: ParsableCommand {
     @Option(help: "The model to carry it to.") var target: String
     @Option(help: "Output folder.") var out: String
     @OptionGroup var flags: CastFlags
+    @Option(help: "General text to distil on: wiki (Wikipedia summaries) or a JSON file of documents (an array of strings or of objects with a text field).")
+    var corpus = "wiki"
+    @Option(help: "Distil on the teacher's own answers to these unlabelled prompts instead: a JSONL file of objects with a prompt field (a task file works; its answers and test-split lines are never read) or a text file, one prompt a line.")
+    var prompts: String?
+    @Flag(help: "Distil on text the teacher writes itself, continuing corpus prefixes and empty documents (no task data at all).")
+    var selfText = false
+    @Option(help: "--prompts or --self-text: documents the teacher writes (once, into OUT/teacher_text.json).") var textDocuments = 256
+    @Option(help: "--prompts or --self-text: new tokens per document.") var textTokens = 96
     @Option(help: "Write the checkpoint every N steps (0: only at the end).") var checkpointEvery = 25
     @Option(help: "Held-out windows to measure KL to the teacher on at the start and end (0: skip).") var heldOut = 16
     @Option(help: "Also write the first step's batch (both models' token ids, aligned positions, shared vocabulary) as JSON, to check the step in another framework.")
@@ -80,20 +88,63 @@ struct Transfer: ParsableCommand {
     @Flag(help: "Print each step's metrics as a JSON line on stdout (no progress bar), and a last line with the held-out KL before and after.")
     var json = false
 
+    func validate() throws {
+        if prompts != nil, selfText { throw ValidationError("--prompts and --self-text are two sources of teacher text: give one") }
+        for (flag, value) in [("--text-documents", textDocuments), ("--text-tokens", textTokens)] where value < 2 {
+            throw ValidationError("\(flag): expected at least 2, got \(value)")
+        }
+    }
+
+    /// What the teacher is to write, when it writes the text (--prompts, --self-text).
+    func teacherTextRequest(seed: UInt64) throws -> TeacherText.Request? {
+        guard prompts != nil || selfText else { return nil }
+        var request = TeacherText.Request(prompts: try prompts.map { try PromptList.load($0) })
+        request.options.documents = textDocuments
+        request.options.tokens = textTokens
+        request.options.seed = seed
+        return request
+    }
+
     func run() throws {
         let started = Date()
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
         let options = try flags.options()
+        let request = try teacherTextRequest(seed: options.initSeed)
+        let base = try TextCorpus.named(corpus)
         let sourceModel = try loadModel(source), targetModel = try loadModel(target)
         let identity = try SourceAdapterIdentity(of: adapter)
         let lora = try LoRAAdapter.load(adapter, for: sourceModel.config)
-        let corpus = try CastSetup.corpus(sourceModel, targetModel, options)
         let folder = URL(fileURLWithPath: out)
+        var text = base, corpusDescription = base.name
+        if let request {
+            let bar = ProgressBar(label: "teacher text from \(sourceModel.name) + LoRA", unit: "documents", enabled: !json)
+            guard let (written, reused) = try TeacherText.prepare(
+                request, in: folder, teacher: sourceModel, adapters: lora.adapters, adapter: identity, base: base,
+                shouldStop: { Interrupt.requested }, progress: { bar.update(done: $0, total: $1) }) else {
+                bar.finish()
+                writeStandardError("stopped while the teacher wrote its text; nothing kept (run again to start over)\n")
+                return
+            }
+            bar.finish()
+            writeStandardError(reused
+                ? "teacher text: \(written.documents.count) documents, as written before (\(folder.path)/\(TeacherText.fileName))\n"
+                : String(format: "teacher text: %d documents, %d new tokens in %.0f s, kept in %@\n", written.documents.count,
+                         written.generatedTokens, written.seconds, folder.appendingPathComponent(TeacherText.fileName).path))
+            text = try written.corpus(heldOutFrom: base)
+            corpusDescription = TeacherText.describe(request, base: base, source: prompts)
+        }
+        let corpus = try PairedCorpus(text, teacher: sourceModel, student: targetModel, length: options.windowLength)
         let checkpoint = folder.appendingPathComponent("checkpoint.safetensors")
         var heldOutKL = heldOut > 0 ? CastAdapterFolder.HeldOutRecord(windows: heldOut) : nil
         if resume, let previous = try? CastAdapterFolder.config(folder) {
             guard previous.sourceAdapter.sha256 == identity.sha256 else {
                 throw ValidationError("\(out) was trained over the source adapter \(previous.sourceAdapter.path) with other contents "
                                       + "than \(identity.path) has now; start a new --out")
+            }
+            guard (previous.corpus ?? "wiki") == corpusDescription else {
+                throw ValidationError("\(out) was distilled on \(previous.corpus ?? "wiki"); this run would distil on \(corpusDescription). "
+                                      + "Give the same text flags to resume, or start a new --out")
             }
             if previous.heldOutKL?.windows == heldOut { heldOutKL?.start = previous.heldOutKL?.start }
         }
@@ -116,7 +167,7 @@ struct Transfer: ParsableCommand {
         func save() throws {
             try trainer.saveCheckpoint(to: checkpoint)
             try CastAdapterFolder.save(trainer.cast, sourceAdapter: identity, training: CastAdapterFolder.Training(
-                options: options, step: trainer.completedSteps, heldOutKL: heldOutKL), to: folder)
+                options: options, step: trainer.completedSteps, heldOutKL: heldOutKL, corpus: corpusDescription), to: folder)
         }
         let firstStep = trainer.completedSteps
         let finished = try CastSetup.train(trainer, every: checkpointEvery, json: json, save: save)
@@ -141,10 +192,6 @@ struct Transfer: ParsableCommand {
 /// What `transfer` and `experiment` share: corpus, trainer with its initialisation, and
 /// the training loop with progress, checkpoints and Ctrl-C.
 enum CastSetup {
-    static func corpus(_ source: Transformer, _ target: Transformer, _ options: CastOptions) throws -> PairedCorpus {
-        try CastTrainingSetup.corpus(source, target, options)
-    }
-
     static func trainer(lora: LoRAAdapter, source: Transformer, target: Transformer, corpus: PairedCorpus,
                         options: CastOptions, recomputedLayers: Int = Int.max, restoring checkpoint: URL?,
                         log: Bool) throws -> CastTrainer {

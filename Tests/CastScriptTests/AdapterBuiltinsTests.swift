@@ -336,6 +336,37 @@ struct AdapterBuiltinsTests {
                 == "1:1: compare: stopped after 1 of 4 answers; nothing was kept")
     }
 
+    @Test("teacher_text writes what SelfText writes: answers to given prompts, or continuations of corpus prefixes")
+    func teacherText() throws {
+        let session = try Self.session()
+        _ = try session.value("l = lora(m, rank: 2, layers: [0], seed: 1)")
+        let lora = try #require(try session.value("l").object as? LoRAValue)
+        var options = SelfText.Options()
+        options.documents = 3
+        options.tokens = 5
+        let prompts = ["Compute 2 + 3.\nAnswer:", "Reverse the word cat.\nAnswer:"]
+        let value = try #require(try session.value("teacher_text(l, prompts: [\"Compute 2 + 3.\\nAnswer:\", \"Reverse the word cat.\\nAnswer:\"], "
+                                                   + "documents: 3, tokens: 5, corpus: wiki)").object as? CorpusValue)
+        let engine = try #require(try SelfText.write(teacher: try Self.model(session), adapters: lora.adapter.adapters,
+                                                     promptTexts: prompts, options: options))
+        let trimmed = { (documents: [String]) in documents.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty } }
+        #expect(value.corpus.train == trimmed(engine.documents) && value.corpus.heldOut == Self.wiki?.corpus.heldOut)
+        // A task gives its train prompts (never its answers); none continues the corpus's prefixes.
+        let fromTask = try #require(try session.value("teacher_text(l, prompts: \"arith\", documents: 2, tokens: 4)").object as? CorpusValue)
+        let suite = try TaskSuite.load("arith")
+        #expect(fromTask.corpus.train.count == 2 && fromTask.corpus.train[0].hasPrefix(suite.train[0].prompt))
+        let free = try #require(try session.value("teacher_text(l, documents: 2, tokens: 4, corpus: wiki)").object as? CorpusValue)
+        options.documents = 2
+        options.tokens = 4
+        let wiki = try #require(Self.wiki).corpus
+        let selfText = try #require(try SelfText.write(teacher: try Self.model(session), adapters: lora.adapter.adapters,
+                                                       prefixesFrom: wiki, options: options))
+        #expect(free.corpus.train == trimmed(selfText.documents))
+        #expect(session.error("teacher_text(l, prompts: [])") == "1:26: teacher_text: 'prompts' is an empty list")
+        #expect(session.error("teacher_text(l, documents: 1)") == "1:28: teacher_text: 'documents' must be between 2 and 1000000, got 1")
+        #expect(session.error("teacher_text(l, prompts: \"/nonexistent.jsonl\")")?.hasPrefix("1:26: teacher_text: /nonexistent.jsonl: cannot read") == true)
+    }
+
     @Test("fetch checks a cached model and says where it is; an unknown name suggests one")
     func fetchBuiltin() throws {
         let session = try Self.session()

@@ -46,7 +46,7 @@ struct CompletionTests {
     @Test("keyword arguments of the call under the cursor, those not given yet")
     func keywordArguments() {
         #expect(complete("generate(m, \"x\", max").texts == ["max_tokens: "])
-        #expect(complete("generate(m, \"x\", chat: true, t").texts == ["temperature: ", "top_p: ", "top_k: ", "table", "task", "tokenize", "train", "train_lora", "type", "true"])
+        #expect(complete("generate(m, \"x\", chat: true, t").texts == ["temperature: ", "top_p: ", "top_k: ", "table", "task", "teacher_text", "tokenize", "train", "train_lora", "type", "true"])
         let afterModel = complete("generate(m, ").candidates.filter { $0.kind == .argument }.map(\.text)
         #expect(afterModel == ["prompt: ", "max_tokens: ", "chat: ", "system: ", "temperature: ", "top_p: ", "top_k: ", "seed: ", "stop: ", "adapter: "])
         #expect(complete("generate(m, \"x\",\n   max_tokens: 3, chat: false,\n   s").texts.prefix(3) == ["system: ", "seed: ", "stop: "])
