@@ -15,6 +15,9 @@ in the machine's load then hits both alike). Commands:
   {"cmd": "decode", "prompt": [...], "tokens": [...]} -> {"seconds": s}  (prompt untimed,
                                                           then one token per decode call)
   {"cmd": "rss"}                                      -> {"peak_rss_bytes": n}  (VmHWM)
+  {"cmd": "features"}                                 -> {"features": "AVX2 FMA ..."}  (what
+                                                          this llama.cpp build runs: its
+                                                          system info's flags set to 1)
   {"cmd": "quit"}
 Token ids come from cast's tokenizer, so both sides process exactly the same tokens.
 """
@@ -60,6 +63,13 @@ class Peer:
         return {"peak_rss_bytes": 0}
 
 
+def features():
+    """The CPU features this llama.cpp build was compiled for, e.g. "AVX AVX2 FMA F16C"."""
+    info = llama_cpp.llama_print_system_info().decode()
+    flags = [part.split("=")[0].strip() for part in info.replace("CPU :", "").split("|") if part.strip().endswith("= 1")]
+    return " ".join(flag for flag in flags if flag.startswith(("AVX", "FMA", "F16C", "AMX")))
+
+
 def serve():
     peer = Peer()
     for line in sys.stdin:
@@ -78,6 +88,8 @@ def serve():
                 answer = peer.decode(request["prompt"], request["tokens"])
             elif cmd == "rss":
                 answer = peer.rss()
+            elif cmd == "features":
+                answer = {"features": features()}
             else:
                 answer = {"error": f"unknown command {cmd!r}"}
         except Exception as error:  # report, keep serving

@@ -57,6 +57,15 @@ final class LlamaCppPeer {
         return bytes
     }
 
+    /// The vector features the peer's llama.cpp build runs ("AVX AVX2 FMA F16C AVX512 …").
+    func features() throws -> String {
+        let answer = try request(["cmd": "features"])
+        guard let features = answer["features"] as? String else {
+            throw Failure(description: "bench_llamacpp.py: no features in \(answer)")
+        }
+        return features
+    }
+
     private func seconds(_ command: [String: Any]) throws -> Double {
         let answer = try request(command)
         guard let seconds = answer["seconds"] as? Double else {

@@ -30,6 +30,8 @@ enum ModelBenchmark {
         for variable in ["CAST_PACKED_NIBBLES", "CAST_ROW_PANELS", "CAST_SWIFT_PACKING", "CAST_PACKED_CACHE"] {
             if let value = ProcessInfo.processInfo.environment[variable] { report.env[variable] = value }
         }
+        // Which of llama.cpp's kernels run (a build for AVX2 only stands in for a Zen 3 peer).
+        report.env["peer_features"] = try LlamaCppPeer(python: python, script: script).features()
         for name in models.isEmpty ? defaultModels : models {
             report.rows += try rows(model: name, python: python, script: script, corpus: corpus)
         }
