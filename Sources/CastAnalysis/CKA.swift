@@ -33,7 +33,7 @@ public enum CKA {
         guard a.norm > 0, b.norm > 0 else { return (0, 0) }
         let n = a.count
         var scores: [Double] = []
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         for _ in 0..<permutations {
             var p = Array(0..<n)
             for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
@@ -62,15 +62,3 @@ public enum CKA {
     }
 }
 
-/// A small seeded generator (SplitMix64) for shuffles that must repeat exactly.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

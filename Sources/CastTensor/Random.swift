@@ -1,20 +1,27 @@
 import Foundation
 
+/// SplitMix64: one add and two multiply-xorshifts a number. Seeds `SeededGenerator`, and
+/// serves alone where a short stream must repeat exactly (CKA's shuffles, test inputs).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 /// A small, seeded, portable random generator (xoshiro256**, seeded by SplitMix64).
 /// The same seed gives the same numbers on every machine and thread count.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
-        var x = seed
-        func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitmix(), splitmix(), splitmix(), splitmix())
+        var seeds = SplitMix64(seed: seed)
+        s = (seeds.next(), seeds.next(), seeds.next(), seeds.next())
     }
 
     public mutating func next() -> UInt64 {

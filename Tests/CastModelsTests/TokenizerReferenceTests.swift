@@ -1,3 +1,4 @@
+import CastTensor
 import CastTestSupport
 import Foundation
 import Testing
@@ -55,7 +56,7 @@ import Testing
     @Test(arguments: ["smollm2-135m", "gemma3-270m", "qwen2.5-0.5b"])
     func encodesTenThousandWordsQuickly(model: String) throws {
         let tokenizer = try TestModels.tokenizer(model)
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let letters = Array("etaoinshrdlucmfwypvbgkjqxz")
         let separators = [" ", " ", " ", " ", ", ", ". ", "\n", " (", ") ", " 42 ", "'s "]
         var text = ""
@@ -75,17 +76,5 @@ import Testing
         #endif
         #expect(elapsed < limit, "\(model): \(ids.count) tokens in \(elapsed)")
         print("tokenizer speed \(model): 10000 words, \(text.utf8.count) bytes, \(ids.count) tokens in \(elapsed)")
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }
