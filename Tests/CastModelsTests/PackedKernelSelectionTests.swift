@@ -9,24 +9,9 @@ import Testing
 /// portable path says it has no fast kernel.
 @Suite(.serialized) struct PackedKernelSelectionTests {
     static func quickstart(_ environment: [String: String], _ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
-        let folder = try TestSupport.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let process = Process()
-        process.executableURL = try TestSupport.castExecutable()
-        process.arguments = ["quickstart", "--max-tokens", "1"] + extra
-        var merged = ProcessInfo.processInfo.environment
-        merged["CAST_KERNELS"] = nil
-        merged["CAST_PORTABLE_KERNELS"] = nil
-        process.environment = merged.merging(environment) { _, new in new }
-        let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+        var overrides: [String: String?] = ["CAST_KERNELS": nil, "CAST_PORTABLE_KERNELS": nil]
+        for (name, value) in environment { overrides[name] = value }
+        return try TestSupport.runCast(["quickstart", "--max-tokens", "1"] + extra, environment: overrides)
     }
 
     /// The "  kernel  …" line of quickstart's summary.

@@ -116,21 +116,9 @@ func runExampleAgainstGolden(_ name: String) throws -> URL {
     let script = TestSupport.repository.appendingPathComponent("examples/\(name).cast")
     let golden = TestSupport.repository.appendingPathComponent("Tests/CastScriptTests/Golden/\(name).txt")
     let folder = try TestSupport.temporaryFolder()
-    let process = Process()
-    process.executableURL = try TestSupport.castExecutable()
-    process.arguments = ["run", script.path, "--quiet"]
-    process.environment = ProcessInfo.processInfo.environment.merging(["CAST_PORTABLE_KERNELS": "1"]) { _, new in new }
-    process.currentDirectoryURL = folder
-    let out = folder.appendingPathComponent("stdout"), err = folder.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    let stdout = try String(contentsOf: out, encoding: .utf8), stderr = try String(contentsOf: err, encoding: .utf8)
-    #expect(process.terminationStatus == 0, "\(stderr)")
+    let (status, stdout, stderr) = try TestSupport.runCast(["run", script.path, "--quiet"],
+                                                            environment: ["CAST_PORTABLE_KERNELS": "1"], directory: folder)
+    #expect(status == 0, "\(stderr)")
     #expect(stderr.isEmpty, "\(stderr)")
     if ProcessInfo.processInfo.environment["CAST_UPDATE_GOLDEN"] == "1" {
         try stdout.write(to: golden, atomically: true, encoding: .utf8)

@@ -105,11 +105,21 @@ extension TestSupport {
             "no built cast in .build/release or .build/debug: run `swift build --build-tests -c release` first"])
     }
 
-    /// Runs the built `cast` with `arguments` to the end: exit status, stdout and stderr.
-    public static func runCast(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs the built `cast` with `arguments` to the end, stdin empty: exit status, stdout and
+    /// stderr. `environment` overrides this process's variables (nil removes one); `directory`
+    /// is the working directory.
+    public static func runCast(_ arguments: [String], environment: [String: String?] = [:],
+                               directory: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try castExecutable()
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
+        process.currentDirectoryURL = directory
+        process.standardInput = FileHandle.nullDevice
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
