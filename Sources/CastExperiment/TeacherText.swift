@@ -27,6 +27,7 @@ public enum TeacherText {
         let documents: [String]
         let generatedTokens: Int
         let seconds: Double
+        enum CodingKeys: String, CodingKey { case key, documents, generatedTokens = "generated_tokens", seconds }
     }
 
     /// What identifies the text: the teacher's adapter, the options, the prompts, the corpus.

@@ -56,12 +56,13 @@ func loadModel(_ name: String) throws -> Transformer {
 /// `cast transfer --source S --adapter DIR --target T --out DIR`: trains CAST layers.
 struct Transfer: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Carry a LoRA from its source model to a target model by CAST, trained on general text (the wiki corpus).",
+        abstract: "Carry a LoRA from its source model to a target model by CAST, distilled on general text (the wiki corpus, or --corpus) or on the teacher's own answers to your unlabelled prompts (--prompts).",
         discussion: """
             OUT becomes a CAST adapter folder: cast_config.json (models, the source adapter's path and \
-            SHA-256s, layer map, options, step, held-out KL) and cast_adapter.safetensors (the P's and H), \
-            plus checkpoint.safetensors (P's, H, optimizer state), all rewritten atomically every \
-            --checkpoint-every steps and at the end. The folder reads the source adapter's A and B from \
+            SHA-256s, layer map, options, step, held-out KL, the text distilled on) and \
+            cast_adapter.safetensors (the P's and H), plus checkpoint.safetensors (P's, H, optimizer state), \
+            all rewritten atomically every --checkpoint-every steps and at the end; with --prompts or \
+            --self-text also teacher_text.json, what the teacher wrote (reused by --resume). The folder reads the source adapter's A and B from \
             where it was, so keep it there. Ctrl-C stops after the current step and saves it; --resume \
             continues exactly where the run stopped (same flags; --steps may grow). --steps 0 writes the \
             initial adapter. `cast export` turns the result into a PEFT LoRA for the target.
