@@ -32,10 +32,11 @@ AVX2 static inline __attribute__((always_inline)) void tile_body(
         acc0[r] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();
         acc1[r] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();
     }
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
+        cast_prefetch_group(w, base, step);
         const int8_t *q = base;
         if (!packed8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
         const float *factors = (const float *)(base + q_bytes), *offsets = cast_group_offsets(w, base);
@@ -154,12 +155,15 @@ AVX2 static inline __attribute__((always_inline)) void block_body(
     const int group = w->group, groups = w->columns / group, passes = (rows + 5) / 6;
     enum { COLUMNS = 128 };  // dequantized at a time: 8 KiB of floats; 32 measured 4–8 % slower
     const int per = COLUMNS / group;
-    const size_t step = cast_group_step(w);
+    const size_t step = cast_group_step(w, panel);
     float weights[COLUMNS * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g += per, fresh = 0) {
         const int n = groups - g < per ? groups - g : per, columns = n * group;
-        for (int j = 0; j < n; j++, base += step) dequantize_group(w, base, weights + j * group * CAST_PANEL_ROWS, packed8);
+        for (int j = 0; j < n; j++, base += step) {
+            cast_prefetch_group(w, base, step);
+            dequantize_group(w, base, weights + j * group * CAST_PANEL_ROWS, packed8);
+        }
         const float *xg = x + g * group;
         for (int p = 0; p < passes; p++) {
             const int r0 = rows * p / passes, count = rows * (p + 1) / passes - r0;
@@ -234,14 +238,15 @@ AVX2 void cast_avx2_matmul_rows(const CastPackedMatrix *w, const float *x, long 
     }
 }
 
-// One row × 4 whole panels: 8 independent chains of FMAs (two 8-lane halves per panel)
-// instead of 2, each output's operations those of tile1, in its order.
+// One row × a quad of 4 whole panels: 8 independent chains of FMAs (two 8-lane halves per
+// panel) instead of 2, the quad's groups side by side in memory (one sequential stream), each
+// output's operations those of tile1, in its order.
 AVX2 static inline __attribute__((always_inline)) void row_panels_body(
         const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate, const int packed8) {
     enum { P = CAST_AVX2_ROW_PANELS };
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits, w->offsets);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
+    const size_t group_bytes = cast_packed_group_bytes(group, w->bits, w->offsets);
     int8_t unpacked[P][32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     __m256 acc0[P], acc1[P];
     for (int p = 0; p < P; p++) {
@@ -250,24 +255,22 @@ AVX2 static inline __attribute__((always_inline)) void row_panels_body(
     }
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
-        const int8_t *q[P];
-        const float *factors[P], *offsets[P];
-        for (int p = 0; p < P; p++) {
-            const int8_t *b = base + p * panel_bytes;
-            q[p] = b;
-            if (!packed8) { cast_unpack_group_avx2(w, b, unpacked[p]); q[p] = unpacked[p]; }
-            factors[p] = (const float *)(b + q_bytes);
-            offsets[p] = cast_group_offsets(w, b);
-        }
+        // Panel by panel through the quad's group row, in address order (as the AVX-512
+        // kernel, packed_matrix.c); the chains overlap in out-of-order execution.
         const float *xg = x + g * group;
-        for (int k = 0; k < group; k++) {
-            const __m256 xk = _mm256_broadcast_ss(xg + k);
-            for (int p = 0; p < P; p++) {
-                __m128i bytes = _mm_load_si128((const __m128i *)(q[p] + k * CAST_PANEL_ROWS));
+        for (int p = 0; p < P; p++) {
+            const int8_t *b = base + p * group_bytes, *q = b;
+            if (!packed8) { cast_unpack_group_avx2(w, b, unpacked[p]); q = unpacked[p]; }
+            const float *factors = (const float *)(b + q_bytes), *offsets = cast_group_offsets(w, b);
+            const __m256 scale0 = _mm256_load_ps(factors), scale1 = _mm256_load_ps(factors + 8);
+            const __m256 offset0 = _mm256_load_ps(offsets), offset1 = _mm256_load_ps(offsets + 8);
+            for (int k = 0; k < group; k++) {
+                const __m256 xk = _mm256_broadcast_ss(xg + k);
+                __m128i bytes = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));
                 __m256 weight0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
                 __m256 weight1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(bytes, bytes)));
-                weight0 = _mm256_fmsub_ps(weight0, _mm256_load_ps(factors[p]), _mm256_load_ps(offsets[p]));
-                weight1 = _mm256_fmsub_ps(weight1, _mm256_load_ps(factors[p] + 8), _mm256_load_ps(offsets[p] + 8));
+                weight0 = _mm256_fmsub_ps(weight0, scale0, offset0);
+                weight1 = _mm256_fmsub_ps(weight1, scale1, offset1);
                 acc0[p] = _mm256_fmadd_ps(xk, weight0, acc0[p]);
                 acc1[p] = _mm256_fmadd_ps(xk, weight1, acc1[p]);
             }
@@ -308,7 +311,7 @@ AVX2 static void transpose8(__m256 v[8]) {
 // vector per column, then a transpose so each row is stored contiguously (AVX2 has no scatter).
 AVX2 void cast_avx2_dequantize_panel(const CastPackedMatrix *w, int panel, float *out) {
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {

@@ -23,9 +23,9 @@ enum { CAST_AVX2_BLOCK_ROWS = 24 };
 void cast_avx2_matmul_rows(const CastPackedMatrix *w, const float *x, long ldx, int m, float *y, long ldy,
                            int panel_begin, int panel_end, int accumulate);
 
-/// One row of x × CAST_AVX2_ROW_PANELS whole panels from `panel` on: y[0 ..< 16·panels]
-/// (+)= as cast_avx2_tile, the panels' FMA chains independent (decode).
-enum { CAST_AVX2_ROW_PANELS = 4 };
+/// One row of x × the quad of CAST_AVX2_ROW_PANELS whole panels from `panel` on (a multiple
+/// of 4): y[0 ..< 16·panels] (+)= as cast_avx2_tile, the panels' FMA chains independent (decode).
+enum { CAST_AVX2_ROW_PANELS = CAST_QUAD_PANELS };
 void cast_avx2_row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate);
 
 /// The 16 rows of `panel` as floats, row n at out + (n − 16·panel) · columns.
@@ -33,6 +33,9 @@ void cast_avx2_dequantize_panel(const CastPackedMatrix *w, int panel, float *out
 
 /// One row's group of x rounded to 8 bits (as quantize_group_portable in packed_int8.c).
 void cast_avx2_quantize_group(const float *x, int group, uint8_t *q, float *factors);
+
+/// As cast_avx2_row_panels, on one quantized row (decode's int8 products).
+void cast_avx2_int8_row_panels(const CastPackedMatrix *w, int panel, const uint8_t *xq, float *y, int accumulate);
 
 /// As cast_avx2_tile, on a tile of quantized rows (`xq` at the tile's first group).
 void cast_avx2_int8_tile(const CastPackedMatrix *w, int panel, const uint8_t *xq, int rows,

@@ -90,7 +90,7 @@ static int decode_block(int type, const uint8_t *b, int8_t *q, float *scales, fl
 
 /// Writes one row's group of q, scale and offset into the matrix's layout.
 static void set_group(const CastPackedMatrix *w, int row, int g, const int8_t *q, float scale, float offset) {
-    uint8_t *base = (uint8_t *)w->data + cast_packed_group_offset(row, g, w->columns, w->group, w->bits, w->offsets);
+    uint8_t *base = (uint8_t *)w->data + cast_packed_group_offset(w->rows, row, g, w->columns, w->group, w->bits, w->offsets);
     const int lane = row % CAST_PANEL_ROWS, group = w->group;
     if (w->bits == 8) {
         for (int k = 0; k < group; k++) base[k * CAST_PANEL_ROWS + lane] = (uint8_t)q[k];

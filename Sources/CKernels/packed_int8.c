@@ -3,6 +3,7 @@
 #include "packed_layout.h"
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 // Layout of quantized rows: tile t (rows 12t …) holds, group by group, a block of
 // TILE_ROWS × group bytes (row r's xq + 128 at r · group) followed by TILE_ROWS pairs of
@@ -76,10 +77,11 @@ VNNI static inline __attribute__((always_inline)) void int8_tile_body(
     __m512 acc[TILE_ROWS];
     for (int r = 0; r < rows; r++)
         acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = weight_group(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
+        cast_prefetch_group(w, base, step);
         const int8_t *q = base;
         if (!packed8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
         const uint8_t *xg = xq + (size_t)g * block;
@@ -124,7 +126,59 @@ static const Int8Tile int8_tiles[TILE_ROWS + 1] = {
     0, int8_tile1, int8_tile2, int8_tile3, int8_tile4, int8_tile5, int8_tile6, int8_tile7,
     int8_tile8, int8_tile9, int8_tile10, int8_tile11, int8_tile12,
 };
+// One quantized row × a quad of 4 whole panels (decode): the quad's groups read in address
+// order, group row by group row, panel by panel (each panel's own steps, in the tile's order,
+// so the same bits). One panel at a time reads a panel of an interleaved quad as a strided
+// stream, which the prefetchers leave behind: int8 decode ran at half speed that way.
+VNNI static inline __attribute__((always_inline)) void int8_row_panels_body(
+        const CastPackedMatrix *w, int panel, const uint8_t *xq, float *y, int accumulate, const int quads,
+        const int packed8) {
+    enum { P = CAST_QUAD_PANELS };
+    const int group = quads * 4, groups = w->columns / group;
+    const size_t block = group_block_bytes(group);
+    static const uint8_t order[64] = {
+        0, 16, 32, 48, 1, 17, 33, 49, 2, 18, 34, 50, 3, 19, 35, 51, 4, 20, 36, 52, 5, 21, 37, 53,
+        6, 22, 38, 54, 7, 23, 39, 55, 8, 24, 40, 56, 9, 25, 41, 57, 10, 26, 42, 58, 11, 27, 43, 59,
+        12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
+    const __m512i permute = _mm512_loadu_si512(order), ones = _mm512_set1_epi8(1);
+    __m512 acc[P];
+    for (int p = 0; p < P; p++) acc[p] = accumulate ? _mm512_loadu_ps(y + 16 * p) : _mm512_setzero_ps();
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
+    const size_t group_bytes = cast_packed_group_bytes(group, w->bits, w->offsets);
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *row = weight_group(w, panel, 0);
+    for (int g = 0; g < groups; g++, row += step) {
+        const uint8_t *xg = xq + (size_t)g * block;
+        const float *factors = (const float *)(xg + (size_t)TILE_ROWS * group);
+        for (int p = 0; p < P; p++) {
+            const int8_t *base = row + p * group_bytes, *q = base;
+            if (!packed8) { cast_unpack_group_avx512(w, base, unpacked); q = unpacked; }
+            __m512i dot = _mm512_setzero_si512(), qsum = _mm512_setzero_si512();
+            for (int j = 0; j < quads; j++) {
+                const __m512i weights = _mm512_permutexvar_epi8(permute, _mm512_load_si512(q + 64 * j));
+                qsum = _mm512_dpbusd_epi32(qsum, ones, weights);
+                dot = _mm512_dpbusd_epi32(dot, _mm512_set1_epi32(*(const int32_t *)(xg + 4 * j)), weights);
+            }
+            const __m512i correction = _mm512_slli_epi32(qsum, 7);
+            const __m512 scale = _mm512_load_ps((const float *)(base + q_bytes));
+            const __m512 offset = _mm512_load_ps(cast_group_offsets(w, base));
+            const __m512 exact = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot, correction));
+            acc[p] = _mm512_fmadd_ps(exact, _mm512_mul_ps(scale, _mm512_set1_ps(factors[0])), acc[p]);
+            acc[p] = _mm512_fnmadd_ps(offset, _mm512_set1_ps(factors[1]), acc[p]);
+        }
+    }
+    for (int p = 0; p < P; p++) _mm512_storeu_ps(y + 16 * p, acc[p]);
+}
+
+VNNI static void int8_row_panels(const CastPackedMatrix *w, int panel, const uint8_t *xq, float *y, int accumulate) {
+    const int packed8 = w->bits == 8;
+    if (w->group == 32 && packed8) int8_row_panels_body(w, panel, xq, y, accumulate, 8, 1);
+    else if (w->group == 32) int8_row_panels_body(w, panel, xq, y, accumulate, 8, 0);
+    else if (packed8) int8_row_panels_body(w, panel, xq, y, accumulate, 4, 1);
+    else int8_row_panels_body(w, panel, xq, y, accumulate, 4, 0);
+}
 #endif
+
 
 int cast_packed_uses_vnni(void) { return cast_kernel_int8_path(cast_kernel_selected()) == CAST_KERNEL_AVX512VNNI; }
 
@@ -183,6 +237,42 @@ static void int8_tile_portable(const CastPackedMatrix *w, int panel, const uint8
     }
 }
 
+// CAST_ROW_PANELS=0: one-row products panel by panel, as in packed_matrix.c (A/B timings).
+static int cast_int8_row_panels_enabled(void) {
+    static int cached = -1;
+    if (cached < 0) { const char *v = getenv("CAST_ROW_PANELS"); cached = !(v && v[0] == '0'); }
+    return cached;
+}
+
+// One quantized row over panels [panel_begin, panel_end) on a vector path: each whole quad
+// at once (its groups in address order), the other panels one at a time.
+static void int8_row_product(CastKernel path, const CastPackedMatrix *w, const void *xq, float *y,
+                             int panel_begin, int panel_end, int accumulate) {
+    const int whole = w->rows / CAST_PANEL_ROWS;
+    for (int p = panel_begin; p < panel_end;) {
+        float *yp = y + (long)p * CAST_PANEL_ROWS;
+        if (p % CAST_QUAD_PANELS == 0 && p + CAST_QUAD_PANELS <= panel_end && p + CAST_QUAD_PANELS <= whole) {
+#ifdef CAST_HAVE_VNNI_KERNEL
+            if (path == CAST_KERNEL_AVX512VNNI) int8_row_panels(w, p, xq, yp, accumulate);
+#endif
+#ifdef CAST_HAVE_AVX2_KERNEL
+            if (path == CAST_KERNEL_AVX2) cast_avx2_int8_row_panels(w, p, xq, yp, accumulate);
+#endif
+            p += CAST_QUAD_PANELS;
+            continue;
+        }
+        int lanes = w->rows - p * CAST_PANEL_ROWS;
+        if (lanes > CAST_PANEL_ROWS) lanes = CAST_PANEL_ROWS;
+#ifdef CAST_HAVE_VNNI_KERNEL
+        if (path == CAST_KERNEL_AVX512VNNI) int8_tiles[1](w, p, xq, yp, 0, (__mmask16)((1u << lanes) - 1), accumulate);
+#endif
+#ifdef CAST_HAVE_AVX2_KERNEL
+        if (path == CAST_KERNEL_AVX2) cast_avx2_int8_tile(w, p, xq, 1, yp, 0, lanes, accumulate);
+#endif
+        p++;
+    }
+}
+
 void cast_packed_matmul_int8(const CastPackedMatrix *w, const void *xq, int m,
                              float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
     cast_packed_matmul_int8_using(cast_kernel_selected(), w, xq, m, y, ldy, panel_begin, panel_end, accumulate);
@@ -192,6 +282,10 @@ void cast_packed_matmul_int8_using(CastKernel kernel, const CastPackedMatrix *w,
                                    float *y, long ldy, int panel_begin, int panel_end, int accumulate) {
     const CastKernel path = cast_kernel_int8_path(cast_kernel_capped(kernel));
     const size_t tile_bytes = (size_t)(w->columns / w->group) * group_block_bytes(w->group);
+    if (m == 1 && path != CAST_KERNEL_PORTABLE && cast_int8_row_panels_enabled()) {
+        int8_row_product(path, w, xq, y, panel_begin, panel_end, accumulate);
+        return;
+    }
     const int block = cast_panel_block(w);
     for (int p0 = panel_begin; p0 < panel_end; p0 += block) {
         const int p1 = p0 + block < panel_end ? p0 + block : panel_end;

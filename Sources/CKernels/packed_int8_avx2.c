@@ -53,10 +53,11 @@ AVX2 static inline __attribute__((always_inline)) void int8_pass_body(
         acc[r][0] = accumulate ? _mm256_maskload_ps(y + r * ldy, mask0) : _mm256_setzero_ps();
         acc[r][1] = accumulate ? _mm256_maskload_ps(y + r * ldy + 8, mask1) : _mm256_setzero_ps();
     }
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = cast_group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
+        cast_prefetch_group(w, base, step);
         const int8_t *q = base;
         if (!packed8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
         const uint8_t *xg = xq + (size_t)g * block + (size_t)row0 * group;
@@ -112,6 +113,66 @@ DEFINE_INT8_PASS(4) DEFINE_INT8_PASS(5) DEFINE_INT8_PASS(6)
 
 typedef void (*Int8Pass)(const CastPackedMatrix *, int, const uint8_t *, int, float *, long, __m256i, __m256i, int);
 static const Int8Pass int8_passes[] = {0, int8_pass1, int8_pass2, int8_pass3, int8_pass4, int8_pass5, int8_pass6};
+
+// One quantized row × a quad of 4 whole panels (decode), the quad's groups in address order,
+// each panel's steps those of a one-row pass, in its order (same bits; see packed_int8.c).
+AVX2 static inline __attribute__((always_inline)) void int8_row_panels_body(
+        const CastPackedMatrix *w, int panel, const uint8_t *xq, float *y, int accumulate, const int group,
+        const int packed8) {
+    enum { P = CAST_QUAD_PANELS };
+    const int groups = w->columns / group;
+    const size_t block = cast_int8_group_block_bytes(group);
+    __m256 acc[P][2];
+    for (int p = 0; p < P; p++) {
+        acc[p][0] = accumulate ? _mm256_loadu_ps(y + 16 * p) : _mm256_setzero_ps();
+        acc[p][1] = accumulate ? _mm256_loadu_ps(y + 16 * p + 8) : _mm256_setzero_ps();
+    }
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
+    const size_t group_bytes = cast_packed_group_bytes(group, w->bits, w->offsets);
+    int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
+    const int8_t *row = cast_group_base(w, panel, 0);
+    for (int g = 0; g < groups; g++, row += step) {
+        const uint8_t *xg = xq + (size_t)g * block;
+        const float *factors = (const float *)(xq + (size_t)g * block + (size_t)CAST_TILE_ROWS * group);
+        int16_t xs[32] __attribute__((aligned(32)));
+        for (int k = 0; k < group; k += 16) {
+            const __m256i wide = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(xg + k)));
+            _mm256_store_si256((__m256i *)&xs[k], _mm256_sub_epi16(wide, _mm256_set1_epi16(128)));
+        }
+        for (int p = 0; p < P; p++) {
+            const int8_t *base = row + p * group_bytes, *q = base;
+            if (!packed8) { cast_unpack_group_avx2(w, base, unpacked); q = unpacked; }
+            __m256i dot0 = _mm256_setzero_si256(), dot1 = _mm256_setzero_si256();
+            for (int k = 0; k < group; k += 2) {
+                const __m128i a = _mm_load_si128((const __m128i *)(q + k * CAST_PANEL_ROWS));
+                const __m128i b = _mm_load_si128((const __m128i *)(q + (k + 1) * CAST_PANEL_ROWS));
+                const __m256i pair = _mm256_broadcastd_epi32(_mm_loadu_si32(&xs[k]));
+                dot0 = _mm256_add_epi32(dot0, _mm256_madd_epi16(pair, _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(a, b))));
+                dot1 = _mm256_add_epi32(dot1, _mm256_madd_epi16(pair, _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(a, b))));
+            }
+            const float *wf = (const float *)(base + q_bytes);
+            const __m256i dot[2] = {dot0, dot1};
+            for (int h = 0; h < 2; h++) {
+                const __m256 scale = _mm256_load_ps(wf + 8 * h), offset = _mm256_load_ps(cast_group_offsets(w, base) + 8 * h);
+                const __m256 exact = _mm256_cvtepi32_ps(dot[h]);
+                acc[p][h] = _mm256_fmadd_ps(exact, _mm256_mul_ps(scale, _mm256_set1_ps(factors[0])), acc[p][h]);
+                acc[p][h] = _mm256_fnmadd_ps(offset, _mm256_set1_ps(factors[1]), acc[p][h]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) {
+        _mm256_storeu_ps(y + 16 * p, acc[p][0]);
+        _mm256_storeu_ps(y + 16 * p + 8, acc[p][1]);
+    }
+}
+
+AVX2 void cast_avx2_int8_row_panels(const CastPackedMatrix *w, int panel, const uint8_t *xq, float *y, int accumulate) {
+    const int packed8 = w->bits == 8;
+    if (w->group == 32 && packed8) int8_row_panels_body(w, panel, xq, y, accumulate, 32, 1);
+    else if (w->group == 32) int8_row_panels_body(w, panel, xq, y, accumulate, 32, 0);
+    else if (packed8) int8_row_panels_body(w, panel, xq, y, accumulate, 16, 1);
+    else int8_row_panels_body(w, panel, xq, y, accumulate, 16, 0);
+}
 
 /// A mask of the first `lanes` of 8 floats (none for lanes ≤ 0, all for ≥ 8).
 AVX2 static __m256i lane_mask(int lanes) {

@@ -9,13 +9,23 @@
 
 /// Start of the group holding columns g·group … of panel `panel` (its q; factors follow).
 static inline const int8_t *cast_group_base(const CastPackedMatrix *w, int panel, int g) {
-    return w->data + (size_t)panel * cast_packed_panel_bytes(w->columns, w->group, w->bits, w->offsets)
-         + (size_t)g * cast_packed_group_bytes(w->group, w->bits, w->offsets);
+    return w->data + cast_packed_group_offset(w->rows, panel * CAST_PANEL_ROWS, g, w->columns, w->group, w->bits,
+                                              w->offsets);
 }
 
-/// Bytes from one group of a panel to the next.
-static inline size_t cast_group_step(const CastPackedMatrix *w) {
-    return cast_packed_group_bytes(w->group, w->bits, w->offsets);
+/// Bytes from one group of `panel` to its next: a group of each panel of its quad.
+static inline size_t cast_group_step(const CastPackedMatrix *w, int panel) {
+    return (size_t)cast_packed_quad_panels(w->rows, panel) * cast_packed_group_bytes(w->group, w->bits, w->offsets);
+}
+
+/// Asks for the group 2 steps after the one at `base` of a panel read with `step`
+/// (cast_group_step): a lone panel of an interleaved quad is a strided stream, which the
+/// hardware prefetchers leave behind (products of 12 rows from memory ran ~20 % slower than
+/// on the layout of one panel after another, Zen 5; within 0–3 % with this).
+static inline __attribute__((always_inline)) void cast_prefetch_group(const CastPackedMatrix *w, const int8_t *base,
+                                                                      size_t step) {
+    const size_t bytes = cast_packed_group_bytes(w->group, w->bits, w->offsets);
+    for (size_t i = 0; i < bytes; i += 64) __builtin_prefetch(base + 2 * step + i, 0, 3);
 }
 
 /// Panels per block of ~256 KiB of weights: the products walk panels in such blocks, so a
@@ -115,9 +125,10 @@ __attribute__((target("avx2"))) static inline CastPackedMatrix cast_unpack_panel
     const int group = w->group, groups = w->columns / group;
     const size_t q_bytes = cast_packed_q_bytes(group, w->bits), q8 = cast_packed_q_bytes(group, 8);
     const size_t factor_bytes = cast_packed_factor_bytes(w->offsets);
+    const size_t step = cast_group_step(w, panel);
     const int8_t *base = cast_group_base(w, panel, 0);
     int8_t *out = buffer;
-    for (int g = 0; g < groups; g++, base += q_bytes + factor_bytes, out += q8 + factor_bytes) {
+    for (int g = 0; g < groups; g++, base += step, out += q8 + factor_bytes) {
         cast_unpack_group_avx2(w, base, out);
         __builtin_memcpy(out + q8, base + q_bytes, factor_bytes);
     }

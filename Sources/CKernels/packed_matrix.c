@@ -7,13 +7,13 @@
 
 enum { TILE_ROWS = CAST_TILE_ROWS };
 
-// CAST_ROW_PANELS=1 runs one-row products four whole panels at a time (row_panels; same
-// bits). Off by default: faster with the weights in cache, but on a whole model (weights far
-// larger than the caches) four streams read slower than one (smollm2-135m decode ~35 tok/s
-// against ~56 panel by panel on Zen 5).
-static int cast_row_panels_disabled(void) {
+// One-row products (decode) run a quad of four whole panels at a time (row_panels, its
+// interleaved groups in address order); CAST_ROW_PANELS=0 runs them panel by panel (tile1)
+// for A/B timings, same bits. On this layout a lone panel is a strided stream: that path is
+// slower from memory than tile1 was on the layout of one panel after another.
+static int cast_row_panels_enabled(void) {
     static int cached = -1;
-    if (cached < 0) { const char *v = getenv("CAST_ROW_PANELS"); cached = !(v && v[0] == '1'); }
+    if (cached < 0) { const char *v = getenv("CAST_ROW_PANELS"); cached = !(v && v[0] == '0'); }
     return cached;
 }
 
@@ -109,13 +109,14 @@ AVX512 static inline __attribute__((always_inline)) void tile_body(
         const CastPackedMatrix *w, int panel, const float *x, long ldx, float *y, long ldy, __mmask16 mask,
         int accumulate, const int rows, const int packed8) {
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     __m512 acc[TILE_ROWS];
     for (int r = 0; r < rows; r++)
         acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
+        cast_prefetch_group(w, base, step);
         const Group512 opened = open_group(w, base, q_bytes, packed8, unpacked);
         const float *xg = x + g * group;
         for (int k = 0; k < group; k++) {
@@ -146,31 +147,33 @@ static const TileKernel tiles[TILE_ROWS + 1] = {
     0, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8, tile9, tile10, tile11, tile12,
 };
 
-// One row of x × PANELS whole panels at once (decode): one row has a single chain of FMAs
-// per panel, so a lone panel waits on the FMA latency; PANELS panels are PANELS independent
-// chains. Each output's operations and their order are tile1's, so the bits are the same.
-enum { ROW_PANELS = 4 };
+// One row of x × a quad of 4 whole panels at once (decode): one row has a single chain of
+// FMAs per panel, so a lone panel waits on the FMA latency; four panels are four independent
+// chains, their groups side by side in memory (the quad's interleaving). Each output's
+// operations and their order are tile1's, so the bits are the same.
+enum { ROW_PANELS = CAST_QUAD_PANELS };
 AVX512 static inline __attribute__((always_inline)) void row_panels_body(
         const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate, const int packed8) {
     enum { P = ROW_PANELS };
     const int group = w->group, groups = w->columns / group;
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
-    const size_t panel_bytes = cast_packed_panel_bytes(w->columns, group, w->bits, w->offsets);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
+    const size_t group_bytes = cast_packed_group_bytes(group, w->bits, w->offsets);
     int8_t unpacked[P][32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     __m512 acc[P];
     for (int p = 0; p < P; p++) acc[p] = accumulate ? _mm512_loadu_ps(y + 16 * p) : _mm512_setzero_ps();
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {
-        Group512 opened[P];
-        for (int p = 0; p < P; p++) opened[p] = open_group(w, base + p * panel_bytes, q_bytes, packed8, unpacked[p]);
+        // Panel by panel through the quad's group row, in address order: the four chains
+        // still overlap (out-of-order execution runs the next panel's while one waits on
+        // its FMA latency). Column by column across the four panels instead read four
+        // 16-byte streams a group long each, which ran at half tile1's speed from memory.
         const float *xg = x + g * group;
-        for (int k = 0; k < group; k++) {
-            const __m512 xk = _mm512_set1_ps(xg[k]);
-            for (int p = 0; p < P; p++) {
-                __m128i bytes = _mm_load_si128((const __m128i *)(opened[p].q + k * CAST_PANEL_ROWS));
-                __m512 weight = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), opened[p].scale,
-                                                opened[p].offset);
-                acc[p] = _mm512_fmadd_ps(xk, weight, acc[p]);
+        for (int p = 0; p < P; p++) {
+            const Group512 opened = open_group(w, base + p * group_bytes, q_bytes, packed8, unpacked[p]);
+            for (int k = 0; k < group; k++) {
+                __m128i bytes = _mm_load_si128((const __m128i *)(opened.q + k * CAST_PANEL_ROWS));
+                __m512 weight = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), opened.scale, opened.offset);
+                acc[p] = _mm512_fmadd_ps(_mm512_set1_ps(xg[k]), weight, acc[p]);
             }
         }
     }
@@ -181,6 +184,38 @@ AVX512 static inline __attribute__((always_inline)) void row_panels_body(
 AVX512 static void row_panels(const CastPackedMatrix *w, int panel, const float *x, float *y, int accumulate) {
     if (w->bits == 8) row_panels_body(w, panel, x, y, accumulate, 1);
     else row_panels_body(w, panel, x, y, accumulate, 0);
+}
+#endif
+
+#if defined(CAST_HAVE_AVX512_KERNEL) || defined(CAST_HAVE_AVX2_KERNEL)
+// One row of x over panels [panel_begin, panel_end) on a vector path: each whole quad (four
+// panels of 16 rows) at once, panels of partial quads or with fewer than 16 rows one at a
+// time (tile1). No blocks of panels: one row of x stays in L1 whatever the panels.
+static void row_product(CastKernel path, const CastPackedMatrix *w, const float *x, float *y,
+                        int panel_begin, int panel_end, int accumulate) {
+    const int whole = w->rows / CAST_PANEL_ROWS;  // panels with all 16 rows
+    for (int p = panel_begin; p < panel_end;) {
+        if (p % CAST_QUAD_PANELS == 0 && p + CAST_QUAD_PANELS <= panel_end && p + CAST_QUAD_PANELS <= whole) {
+#ifdef CAST_HAVE_AVX512_KERNEL
+            if (path == CAST_KERNEL_AVX512) row_panels(w, p, x, y + (long)p * CAST_PANEL_ROWS, accumulate);
+#endif
+#ifdef CAST_HAVE_AVX2_KERNEL
+            if (path == CAST_KERNEL_AVX2) cast_avx2_row_panels(w, p, x, y + (long)p * CAST_PANEL_ROWS, accumulate);
+#endif
+            p += CAST_QUAD_PANELS;
+            continue;
+        }
+        int lanes = w->rows - p * CAST_PANEL_ROWS;
+        if (lanes > CAST_PANEL_ROWS) lanes = CAST_PANEL_ROWS;
+        float *yp = y + (long)p * CAST_PANEL_ROWS;
+#ifdef CAST_HAVE_AVX512_KERNEL
+        if (path == CAST_KERNEL_AVX512) tile1(w, p, x, 0, yp, 0, (__mmask16)((1u << lanes) - 1), accumulate);
+#endif
+#ifdef CAST_HAVE_AVX2_KERNEL
+        if (path == CAST_KERNEL_AVX2) cast_avx2_tile(w, p, x, 0, 1, yp, 0, lanes, accumulate);
+#endif
+        p++;
+    }
 }
 #endif
 
@@ -204,6 +239,12 @@ void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, cons
         return;
     }
 #endif
+#if defined(CAST_HAVE_AVX512_KERNEL) || defined(CAST_HAVE_AVX2_KERNEL)
+    if (m == 1 && path != CAST_KERNEL_PORTABLE && cast_row_panels_enabled()) {
+        row_product(path, w, x, y, panel_begin, panel_end, accumulate);
+        return;
+    }
+#endif
     // Panels in blocks of ~256 KiB of weights, so a block stays in L2 while every tile of
     // rows of x passes over it; the rows' tile (12 × columns floats) stays in L1/L2.
     const int block = cast_panel_block(w);
@@ -211,23 +252,7 @@ void cast_packed_matmul_using(CastKernel kernel, const CastPackedMatrix *w, cons
         int p1 = p0 + block < panel_end ? p0 + block : panel_end;
         for (int r0 = 0; r0 < m; r0 += TILE_ROWS) {
             int rows = m - r0 < TILE_ROWS ? m - r0 : TILE_ROWS;
-            int p = p0;
-            if (rows == 1 && !cast_row_panels_disabled()) {
-                // Whole panels a few at a time (the last panel may be partial: it goes alone).
-                const int whole = w->rows / CAST_PANEL_ROWS < p1 ? w->rows / CAST_PANEL_ROWS : p1;
-                const float *xr = x + (long)r0 * ldx;
-                float *yr = y + (long)r0 * ldy;
-#ifdef CAST_HAVE_AVX512_KERNEL
-                if (path == CAST_KERNEL_AVX512)
-                    for (; p + ROW_PANELS <= whole; p += ROW_PANELS) row_panels(w, p, xr, yr + (long)p * CAST_PANEL_ROWS, accumulate);
-#endif
-#ifdef CAST_HAVE_AVX2_KERNEL
-                if (path == CAST_KERNEL_AVX2)
-                    for (; p + CAST_AVX2_ROW_PANELS <= whole; p += CAST_AVX2_ROW_PANELS)
-                        cast_avx2_row_panels(w, p, xr, yr + (long)p * CAST_PANEL_ROWS, accumulate);
-#endif
-            }
-            for (; p < p1; p++) {
+            for (int p = p0; p < p1; p++) {
                 int lanes = w->rows - p * CAST_PANEL_ROWS;
                 if (lanes > CAST_PANEL_ROWS) lanes = CAST_PANEL_ROWS;
                 const float *xr = x + (long)r0 * ldx;
@@ -286,7 +311,7 @@ AVX512 static inline __attribute__((always_inline)) void dequantize_panel_body(
     const int group = w->group, groups = w->columns / group;
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32(w->columns));
-    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w);
+    const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
     int8_t unpacked[32 * CAST_PANEL_ROWS] __attribute__((aligned(64)));
     const int8_t *base = group_base(w, panel, 0);
     for (int g = 0; g < groups; g++, base += step) {

@@ -124,7 +124,7 @@ public struct PackedMatrix: @unchecked Sendable {
                      "PackedMatrix.setGroup: row \(row), group \(g) outside [\(rows), \(columns / group)]")
         precondition(offsets || offset.bitPattern == 0,
                      "PackedMatrix.setGroup: offset \(offset) in a matrix without stored offsets (all must be +0)")
-        let base = storage.pointer + cast_packed_group_offset(Int32(row), Int32(g), Int32(columns), Int32(group), Int32(bits),
+        let base = storage.pointer + cast_packed_group_offset(Int32(rows), Int32(row), Int32(g), Int32(columns), Int32(group), Int32(bits),
                                                               offsets ? 1 : 0)
         let lane = row % Int(CAST_PANEL_ROWS), panelRows = Int(CAST_PANEL_ROWS)
         if bits != 8 {
@@ -201,9 +201,15 @@ public struct PackedMatrix: @unchecked Sendable {
             // The int8 kernels do a multiply-add in about a third of the time, so their
             // chunks hold 4× as many to cost the same hand-off per unit of work (at 256 K,
             // int8 decode measured 0–10% slower than at 1 M; float32 15–28% faster).
+            // Chunks are whole quads of panels (whose groups are interleaved: one stream each).
             let multiplyAdds = arithmetic == .int8 ? 4 * Self.decodeGrain : Self.decodeGrain
-            let chunks = panels / max(1, multiplyAdds / (columns * 16))
-            forEach = { body in Parallel.forEach(panels, chunks: chunks, body) }
+            let quadPanels = Int(CAST_QUAD_PANELS), quads = (panels + quadPanels - 1) / quadPanels
+            let chunks = quads / max(1, multiplyAdds / (columns * 16 * quadPanels))
+            forEach = { body in
+                Parallel.forEach(quads, chunks: chunks) { range in
+                    body((range.lowerBound * quadPanels)..<min(range.upperBound * quadPanels, panels))
+                }
+            }
         } else {
             let grain = max(1, (1 << 20) / max(1, m * columns * 16))
             forEach = { body in Parallel.forEach(panels, grain: grain, body) }

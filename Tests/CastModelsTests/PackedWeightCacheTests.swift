@@ -65,6 +65,28 @@ import Testing
         #expect(try load(folder).outcome == .served)
     }
 
+    /// Version 3 (panels interleaved in quads): the file's name and header say so, a second
+    /// load maps it and gives the same logits, and a file of version 2 (the same bytes would be
+    /// panels one after another) is rebuilt, never read.
+    @Test func layoutVersion3RoundTripsAndVersion2IsRebuilt() throws {
+        #expect(PackedCacheFile.layoutVersion == 3)
+        let folder = try TestSupport.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fresh = try load(nil)
+        #expect(try load(folder).outcome == .built)
+        let url = PackedWeightCache(directory: folder).url(for: try TestModels.url(Self.model).path)
+        #expect(url.lastPathComponent.hasSuffix("-v3.castpack"))
+        let header = try Data(contentsOf: url).prefix(12)
+        #expect(Array(header.prefix(8)) == PackedCacheFile.magic && Array(header.suffix(4)) == [3, 0, 0, 0])
+        let served = try load(folder)
+        #expect(served.outcome == .served && served.logits == fresh.logits)
+        try overwrite(url, at: 8, with: [2, 0, 0, 0])
+        let again = try load(folder)
+        #expect(again.outcome == .rebuilt("layout version 2, this build reads version 3"))
+        #expect(again.logits == fresh.logits)
+        #expect(try load(folder).outcome == .served)
+    }
+
     @Test func aCorruptedIndexIsRebuilt() throws {
         let folder = try TestSupport.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 @testable import CastTensor
@@ -84,6 +85,116 @@ import Testing
                 Self.expectEveryPath(w, definition, s, label: "\(layout)", m: m, xSeed: UInt64(100 * i + m), ySeed: 7, arithmetic: .float32)
             }
         }
+        }
+    }
+
+    /// Panels are interleaved in quads (`packed_matrix.h`): group g of panel p lies after the
+    /// whole quads before p's, then g groups of each panel of its quad, then those of the panels
+    /// before it in the quad; a last quad of 1–3 panels steps by its own panel count. Every
+    /// group has a place of its own and together they tile the bytes; `setGroup` writes there.
+    @Test func panelsAreInterleavedInQuads() throws {
+        // 5, 6, 7 and 8 panels (last quads of 1, 2, 3 and 4; the last panel partial in two).
+        for rows in [75, 96, 100, 128] {
+            for layout in Self.layouts {
+                let group = layout.bits == 5 ? 32 : 16, columns = 96, groups = columns / group
+                let panels = (rows + 15) / 16
+                let groupBytes = group * 16 * layout.bits / 8 + (layout.offsets ? 128 : 64)
+                var seen = Set<Int>()
+                for panel in 0..<panels {
+                    let first = panel / 4 * 4, inQuad = min(4, panels - first)
+                    for g in 0..<groups {
+                        let expected = first * groups * groupBytes + (g * inQuad + panel - first) * groupBytes
+                        for row in [16 * panel, min(rows - 1, 16 * panel + 15)] {
+                            let offset = cast_packed_group_offset(Int32(rows), Int32(row), Int32(g), Int32(columns), Int32(group),
+                                                                  Int32(layout.bits), layout.offsets ? 1 : 0)
+                            #expect(offset == expected, "rows \(rows) \(layout) row \(row) group \(g)")
+                        }
+                        seen.insert(expected)
+                    }
+                }
+                #expect(seen == Set((0..<(panels * groups)).map { $0 * groupBytes }), "rows \(rows) \(layout)")
+                #expect(PackedMatrix.byteCount(rows: rows, columns: columns, group: group, bits: layout.bits,
+                                               offsets: layout.offsets) == panels * groups * groupBytes)
+            }
+            // The bytes setGroup writes: 8-bit q of row n, group g, column k at the group's
+            // place + 16·k + lane; its scale after the group's q.
+            let m = try PackedMatrix(rows: rows, columns: 64, group: 32)
+            let panels = (rows + 15) / 16
+            for n in 0..<rows {
+                for g in 0..<2 {
+                    let q = (0..<32).map { Int8(truncatingIfNeeded: n * 7 + g * 3 + $0) }
+                    m.setGroup(row: n, group: g, values: q, scale: Float(n * 2 + g), offset: 0)
+                }
+            }
+            let bytes = Array(m.bytes)
+            for n in 0..<rows {
+                let panel = n / 16, lane = n % 16, first = panel / 4 * 4, inQuad = min(4, panels - first)
+                for g in 0..<2 {
+                    let at = first * 2 * 640 + (g * inQuad + panel - first) * 640
+                    for k in [0, 13, 31] {
+                        #expect(Int8(bitPattern: bytes[at + 16 * k + lane]) == Int8(truncatingIfNeeded: n * 7 + g * 3 + k))
+                    }
+                    let scale = bytes[(at + 512 + 4 * lane)..<(at + 516 + 4 * lane)].withUnsafeBytes { $0.loadUnaligned(as: Float.self) }
+                    #expect(scale == Float(n * 2 + g), "rows \(rows) row \(n) group \(g)")
+                }
+            }
+        }
+    }
+
+    /// One row (decode): whole quads four panels at a time, the rest panel by panel, on every
+    /// path and every layout, float32 and int8, the definition's bits for any range of panels
+    /// (ranges starting or ending inside a quad, a last quad of 1–3 panels, a last panel of
+    /// fewer than 16 rows) and through `multiply` cut into chunks of one quad.
+    @Test func oneRowProductsAreTheDefinitionOnAnyPanels() throws {
+        let shapes: [(rows: Int, columns: Int, group: Int)] = [(133, 64, 32), (112, 96, 16), (160, 32, 32), (69, 64, 16)]
+        for layout in Self.layouts {
+            for (i, s) in shapes.enumerated() where layout.bits != 5 || s.group == 32 {
+                let (w, definition) = try Self.matrix(s, seed: 120 + UInt64(i), layout: layout)
+                let panels = (s.rows + 15) / 16
+                let x = Self.values(s.columns, seed: 130 + UInt64(i)), start = Self.values(s.rows, seed: 140 + UInt64(i))
+                for accumulate in [false, true] {
+                for arithmetic in PackedArithmetic.allCases {
+                    let expected = arithmetic == .int8
+                        ? definition.int8Product(x: x, ldx: s.columns, m: 1, y: start, ldy: s.rows, accumulate: accumulate)
+                        : definition.product(x: x, ldx: s.columns, m: 1, y: start, ldy: s.rows, accumulate: accumulate)
+                    let ranges = [0..<panels, 1..<panels, 0..<min(panels, 3), 3..<min(panels, 9), (panels - 1)..<panels,
+                                  min(4, panels - 1)..<panels, 2..<min(panels, 6)]
+                    for kernel in Self.kernels {
+                        for range in ranges where !range.isEmpty {
+                            var y = start
+                            let quantized = [UInt8](unsafeUninitializedCapacity: cast_int8_rows_bytes(1, Int32(s.columns), Int32(s.group))) { buffer, count in
+                                cast_int8_quantize_rows_using(kernel.cKernel, x, s.columns, 1, Int32(s.columns), Int32(s.group), buffer.baseAddress!)
+                                count = buffer.count
+                            }
+                            w.withDescriptor { d in
+                                x.withUnsafeBufferPointer { xp in
+                                    y.withUnsafeMutableBufferPointer { yp in
+                                        if arithmetic == .int8 {
+                                            cast_packed_matmul_int8_using(kernel.cKernel, d, quantized, 1, yp.baseAddress!, s.rows,
+                                                                          Int32(range.lowerBound), Int32(range.upperBound), accumulate ? 1 : 0)
+                                        } else {
+                                            cast_packed_matmul_using(kernel.cKernel, d, xp.baseAddress!, s.columns, 1, yp.baseAddress!,
+                                                                     s.rows, Int32(range.lowerBound), Int32(range.upperBound),
+                                                                     accumulate ? 1 : 0)
+                                        }
+                                    }
+                                }
+                            }
+                            let inside = (16 * range.lowerBound)..<min(s.rows, 16 * range.upperBound)
+                            let differ = y.indices.filter { n in
+                                y[n].bitPattern != (inside.contains(n) ? expected[n] : start[n]).bitPattern
+                            }.count
+                            #expect(differ == 0, "\(kernel) \(arithmetic) \(layout) shape \(s) panels \(range) accumulate \(accumulate)")
+                        }
+                        let chunked = PackedMatrix.withDecodeGrain(1) {
+                            Self.run(w, x: x, ldx: s.columns, m: 1, y: start, ldy: s.rows, accumulate: accumulate,
+                                     arithmetic: arithmetic, kernel: kernel)
+                        }
+                        #expect(chunked.map(\.bitPattern) == expected.map(\.bitPattern), "\(kernel) \(arithmetic) \(layout) shape \(s) in quads")
+                    }
+                }
+                }
+            }
         }
     }
 

@@ -8,6 +8,9 @@
 // rounds). Rows are stored in panels of 16 for the matrix-product kernel: panel p holds rows
 // 16p … 16p+15, group by group; a group is `group` columns × 16 rows of int8 (column-major,
 // so one 16-byte load is one column of the panel), then 16 float scales and 16 float offsets.
+// Panels are interleaved in quads of 4 consecutive ones (the last quad may hold 1–3): a
+// quad's bytes are group 0 of its panels 0, 1, 2, 3, then group 1 of each, and so on, so one
+// row of x meets four panels' weights in one sequential stream (cast_packed_group_offset).
 //
 // A matrix whose q all lie in 0 … 15 after adding `bias` (ggml's Q4_0, Q4_1, Q4_K) may keep
 // them in 4 bits instead (`bits` = 4, half the bytes): in a group, byte i · 16 + lane for
@@ -55,10 +58,21 @@ static inline int cast_packed_panels(int rows) { return (rows + CAST_PANEL_ROWS 
 static inline size_t cast_packed_bytes(int rows, int columns, int group, int bits, int offsets) {
     return (size_t)cast_packed_panels(rows) * cast_packed_panel_bytes(columns, group, bits, offsets);
 }
-/// Byte offset of the group holding W[row, g·group …] (its q block; scales follow it).
-static inline size_t cast_packed_group_offset(int row, int g, int columns, int group, int bits, int offsets) {
-    return (size_t)(row / CAST_PANEL_ROWS) * cast_packed_panel_bytes(columns, group, bits, offsets)
-         + (size_t)g * cast_packed_group_bytes(group, bits, offsets);
+/// Panels per quad: their groups are interleaved (see above).
+enum { CAST_QUAD_PANELS = 4 };
+/// Panels in the quad holding `panel` of a matrix of `rows` rows: 4, or 1–3 in a last quad.
+static inline int cast_packed_quad_panels(int rows, int panel) {
+    const int left = cast_packed_panels(rows) - (panel - panel % CAST_QUAD_PANELS);
+    return left < CAST_QUAD_PANELS ? left : CAST_QUAD_PANELS;
+}
+/// Byte offset of the group holding W[row, g·group …] (its q block; scales follow it) in a
+/// matrix of `rows` rows: the quads before it are whole, then g groups of each panel of its
+/// quad, then the groups of the panels before it in the quad.
+static inline size_t cast_packed_group_offset(int rows, int row, int g, int columns, int group, int bits, int offsets) {
+    const int panel = row / CAST_PANEL_ROWS, first = panel - panel % CAST_QUAD_PANELS;
+    return (size_t)first * cast_packed_panel_bytes(columns, group, bits, offsets)
+         + ((size_t)g * (size_t)cast_packed_quad_panels(rows, panel) + (size_t)(panel - first))
+           * cast_packed_group_bytes(group, bits, offsets);
 }
 
 /// y[r, n] = Σ_k x[r, k] · W[n, k] for rows r < m and the rows n of panels

@@ -15,9 +15,10 @@ import Glibc
 /// of the 72 bytes before it and the index); then the index: per matrix a u16 name length,
 /// the name, ggml type, rows, columns, group, bits, bias, offsets stored (1) or left out (0)
 /// (u32 each), offset and byte count (u64 each). Version 2: groups may leave their offsets out.
+/// Version 3: panels interleaved in quads (`packed_matrix.h`).
 enum PackedCacheFile {
     /// Bump whenever the packed layout or the packers change what they write.
-    static let layoutVersion: UInt32 = 2
+    static let layoutVersion: UInt32 = 3
     static let magic = Array("CASTPACK".utf8)
     static let headerBytes = 80
     static let page = 4096
