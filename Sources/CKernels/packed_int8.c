@@ -58,6 +58,13 @@ VNNI static void quantize_group_vector(const float *x, int group, uint8_t *q, fl
     factors[1] = d * (float)sum;
 }
 
+// Four columns of a panel (64 bytes, column-major) permuted so that each 32-bit lane holds
+// one output's four weights, as vpdpbusd reads them.
+static const uint8_t vnni_lane_order[64] __attribute__((aligned(64))) = {
+    0, 16, 32, 48, 1, 17, 33, 49, 2, 18, 34, 50, 3, 19, 35, 51, 4, 20, 36, 52, 5, 21, 37, 53,
+    6, 22, 38, 54, 7, 23, 39, 55, 8, 24, 40, 56, 9, 25, 41, 57, 10, 26, 42, 58, 11, 27, 43, 59,
+    12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
+
 // One panel × `rows` quantized rows, `quads` = group / 4 (both constants after inlining).
 // Per group: the panel's int8 weights, four columns at a time, are permuted so each 32-bit
 // lane holds one output's four weights (vpermb); their sums Σq come from a dot product with
@@ -69,11 +76,7 @@ VNNI static inline __attribute__((always_inline)) void int8_tile_body(
         int accumulate, const int rows, const int quads, const int packed8) {
     const int group = quads * 4, groups = w->columns / group;
     const size_t block = group_block_bytes(group);
-    static const uint8_t order[64] = {
-        0, 16, 32, 48, 1, 17, 33, 49, 2, 18, 34, 50, 3, 19, 35, 51, 4, 20, 36, 52, 5, 21, 37, 53,
-        6, 22, 38, 54, 7, 23, 39, 55, 8, 24, 40, 56, 9, 25, 41, 57, 10, 26, 42, 58, 11, 27, 43, 59,
-        12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
-    const __m512i permute = _mm512_loadu_si512(order), ones = _mm512_set1_epi8(1);
+    const __m512i permute = _mm512_loadu_si512(vnni_lane_order), ones = _mm512_set1_epi8(1);
     __m512 acc[TILE_ROWS];
     for (int r = 0; r < rows; r++)
         acc[r] = accumulate ? _mm512_maskz_loadu_ps(mask, y + r * ldy) : _mm512_setzero_ps();
@@ -136,11 +139,7 @@ VNNI static inline __attribute__((always_inline)) void int8_row_panels_body(
     enum { P = CAST_QUAD_PANELS };
     const int group = quads * 4, groups = w->columns / group;
     const size_t block = group_block_bytes(group);
-    static const uint8_t order[64] = {
-        0, 16, 32, 48, 1, 17, 33, 49, 2, 18, 34, 50, 3, 19, 35, 51, 4, 20, 36, 52, 5, 21, 37, 53,
-        6, 22, 38, 54, 7, 23, 39, 55, 8, 24, 40, 56, 9, 25, 41, 57, 10, 26, 42, 58, 11, 27, 43, 59,
-        12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
-    const __m512i permute = _mm512_loadu_si512(order), ones = _mm512_set1_epi8(1);
+    const __m512i permute = _mm512_loadu_si512(vnni_lane_order), ones = _mm512_set1_epi8(1);
     __m512 acc[P];
     for (int p = 0; p < P; p++) acc[p] = accumulate ? _mm512_loadu_ps(y + 16 * p) : _mm512_setzero_ps();
     const size_t q_bytes = cast_packed_q_bytes(group, w->bits), step = cast_group_step(w, panel);
