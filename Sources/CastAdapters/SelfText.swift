@@ -68,6 +68,19 @@ public struct SelfText: Sendable {
                          options: options, shouldStop: shouldStop, progress: progress)
     }
 
+    /// Answers to `prompts` when given, else continuations of `corpus`'s prefixes and empty
+    /// documents: the two routes above, chosen the way every caller chooses them.
+    public static func write(teacher: Transformer, adapters: AdapterSet, prompts: [String]?, corpus: TextCorpus,
+                             options: Options, shouldStop: () -> Bool = { false },
+                             progress: (Int, Int) -> Void = { _, _ in }) throws -> SelfText? {
+        if let prompts {
+            return try write(teacher: teacher, adapters: adapters, promptTexts: prompts, options: options,
+                             shouldStop: shouldStop, progress: progress)
+        }
+        return try write(teacher: teacher, adapters: adapters, prefixesFrom: corpus, options: options,
+                         shouldStop: shouldStop, progress: progress)
+    }
+
     /// The teacher's tokenizer and the token that separates documents (an empty document
     /// starts after it).
     static func documentStart(_ teacher: Transformer) throws -> (Tokenizer, Int) {

@@ -216,11 +216,8 @@ public final class ExperimentRun {
         let name = fromTaskPrompts ? "task-text" : "self-text"
         let bar = host.progress("\(name) from \(s.name) + LoRA", unit: "documents")
         let stop = { self.host.shouldStop }, update = { bar.update(done: $0, total: $1) }
-        let written = fromTaskPrompts
-            ? try SelfText.write(teacher: s, adapters: adapters, promptTexts: suite.train.map(\.prompt), options: options,
-                                 shouldStop: stop, progress: update)
-            : try SelfText.write(teacher: s, adapters: adapters, prefixesFrom: wiki, options: options,
-                                 shouldStop: stop, progress: update)
+        let written = try SelfText.write(teacher: s, adapters: adapters, prompts: fromTaskPrompts ? suite.train.map(\.prompt) : nil,
+                                         corpus: wiki, options: options, shouldStop: stop, progress: update)
         guard let written else {
             bar.finish()
             return nil

@@ -50,14 +50,8 @@ public enum TeacherText {
            let stored = try? JSONDecoder().decode(Stored.self, from: data), stored.key == key, !stored.documents.isEmpty {
             return (SelfText(documents: stored.documents, generatedTokens: stored.generatedTokens, seconds: stored.seconds), true)
         }
-        let written: SelfText?
-        if let prompts = request.prompts {
-            written = try SelfText.write(teacher: teacher, adapters: adapters, promptTexts: prompts, options: request.options,
-                                         shouldStop: shouldStop, progress: progress)
-        } else {
-            written = try SelfText.write(teacher: teacher, adapters: adapters, prefixesFrom: base, options: request.options,
-                                         shouldStop: shouldStop, progress: progress)
-        }
+        let written = try SelfText.write(teacher: teacher, adapters: adapters, prompts: request.prompts, corpus: base,
+                                         options: request.options, shouldStop: shouldStop, progress: progress)
         guard let written else { return nil }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let encoder = JSONEncoder()

@@ -93,11 +93,8 @@ enum AdapterBuiltins {
                 defer { sink?.end() }
                 let stop = { interpreter.isCancelled() }
                 let progress: (Int, Int) -> Void = { sink?.report(done: $0, total: $1, detail: "") }
-                let written = try prompts.map {
-                    try SelfText.write(teacher: teacher, adapters: lora.adapter.adapters, promptTexts: $0, options: options,
-                                       shouldStop: stop, progress: progress)
-                } ?? SelfText.write(teacher: teacher, adapters: lora.adapter.adapters, prefixesFrom: base, options: options,
-                                    shouldStop: stop, progress: progress)
+                let written = try SelfText.write(teacher: teacher, adapters: lora.adapter.adapters, prompts: prompts, corpus: base,
+                                                 options: options, shouldStop: stop, progress: progress)
                 guard let written else {
                     throw ScriptError(.interrupted, "teacher_text: stopped; nothing was kept", at: call.range)
                 }
